@@ -1,0 +1,11 @@
+"""Shared pytest set-up: every module in tests/fixtures is a pytest plugin.
+
+Helpers that several test files need (a hub on its own loopback address, Azurite,
+a running module process) live there, one file per thing they start.
+"""
+
+from pathlib import Path
+
+pytest_plugins = sorted(
+    f"tests.fixtures.{p.stem}" for p in (Path(__file__).parent / "fixtures").glob("*.py") if p.stem != "__init__"
+)
