@@ -1,0 +1,1 @@
+"""The camera module of Central Edge."""

@@ -1,0 +1,1 @@
+"""The vision module of Central Edge."""
