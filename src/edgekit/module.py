@@ -103,8 +103,10 @@ class EdgeModule:
         self._client = IoTHubModuleClient.create_from_edge_environment()
         try:
             await self._connect()
-            await self._apply_desired((await self.client.get_twin()).get("desired", {}))
+            # Handlers first, then the twin: a desired patch sent in between is not lost, and the full
+            # desired document read afterwards already contains it.
             self._wire_handlers()
+            await self._apply_desired((await self.client.get_twin()).get("desired", {}))
             log.info("%s ready: methods %s, inputs %s", self.name, self.methods.names, sorted(self._inputs))
             async with asyncio.TaskGroup() as group:
                 for task in self._tasks:
