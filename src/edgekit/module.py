@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 InputHandler = Callable[[Message], Awaitable[None]]
 SettingsListener = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
 Task = Callable[[], Coroutine[Any, Any, None]]
+StatusProvider = Callable[[], dict[str, Any]]
 
 
 class EdgeModule:
@@ -46,6 +47,7 @@ class EdgeModule:
         self._inputs: dict[str, InputHandler] = {}
         self._listeners: list[SettingsListener] = []
         self._tasks: list[Task] = []
+        self._status: list[StatusProvider] = []
         self._client: IoTHubModuleClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -64,6 +66,11 @@ class EdgeModule:
         """`listener(values, changed)` runs after the twin changed some settings (and once at start)."""
         self._listeners.append(listener)
         return listener
+
+    def status(self, provider: StatusProvider) -> StatusProvider:
+        """Extra reported properties (backend, counters) sent with every settings report, in the same patch."""
+        self._status.append(provider)
+        return provider
 
     def task(self, task: Task) -> Task:
         """A coroutine that runs from connect until stop (timelapse, telemetry loop, upload worker)."""
@@ -187,6 +194,9 @@ class EdgeModule:
                 except Exception:
                     log.exception("settings listener failed")
             self._listeners_ran = True
-        await self.report(self.settings.reported())
+        reported = self.settings.reported()
+        for provider in self._status:
+            reported.update(provider())
+        await self.report(reported)
 
     _listeners_ran = False

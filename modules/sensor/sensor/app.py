@@ -61,11 +61,12 @@ def build_module(board: SenseBoard, environ: dict[str, str] | None = None) -> Ed
     sampler = Sampler(board, module.send_json, module.report)
     display = LedDisplay(board)
 
+    module.status(sampler.status)
+
     @module.on_settings
     async def apply_settings(values: dict[str, Any], changed: dict[str, Any]) -> None:
         sampler.configure(values)
         display.brightness = float(values["led_brightness"])
-        await module.report(sampler.status())
 
     @module.task
     async def sample() -> None:
