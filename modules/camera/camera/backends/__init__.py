@@ -1,0 +1,1 @@
+"""Camera backends; `camera.registry` says which class serves which `CAMERA_BACKEND`."""

@@ -1,0 +1,146 @@
+"""The `Camera` interface every backend implements, and what they share.
+
+A backend only has to open its device and hand back one BGR frame of a given
+size (`_grab`). Orientation, JPEG encoding and frame-paced H.264 recording are
+done once here, so the synthetic scene, a folder of images, a webcam and the Pi
+camera all produce the same stills. The device stays open between captures
+(on the Pi every mode switch costs time and leaks camera memory), and one lock
+serializes access to it: a still taken during a recording waits for one frame,
+not for the clip.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from camera.encoder import H264Writer
+
+_ROTATIONS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+class CameraError(RuntimeError):
+    """The device failed to open or to deliver a frame."""
+
+
+@dataclass(frozen=True)
+class StillSettings:
+    """How one still is taken; `width` x `height` is the size of the JPEG after rotation."""
+
+    width: int
+    height: int
+    quality: int = 90
+    rotation: int = 0
+    hflip: bool = False
+    vflip: bool = False
+
+    @property
+    def sensor_size(self) -> tuple[int, int]:
+        """The frame size to grab so that after rotation the image is exactly `width` x `height`."""
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Still:
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`frame` scaled to exactly `width` x `height` (backends whose device has one fixed size use this)."""
+    if frame.shape[1] == width and frame.shape[0] == height:
+        return frame
+    shrinking = frame.shape[1] > width
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def orient(frame: np.ndarray, settings: StillSettings) -> np.ndarray:
+    if settings.rotation:
+        frame = cv2.rotate(frame, _ROTATIONS[settings.rotation])
+    if settings.hflip and settings.vflip:
+        return cv2.flip(frame, -1)
+    if settings.hflip:
+        return cv2.flip(frame, 1)
+    if settings.vflip:
+        return cv2.flip(frame, 0)
+    return frame
+
+
+def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise CameraError("JPEG encoding failed")
+    return buffer.tobytes()
+
+
+class Camera(ABC):
+    """One open camera. Thread-safe: every device access holds the camera's lock."""
+
+    name = "camera"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_now = False
+
+    # -- what a backend implements -------------------------------------------
+    @abstractmethod
+    def _open(self) -> None: ...
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    @abstractmethod
+    def _grab(self, width: int, height: int) -> np.ndarray:
+        """One BGR uint8 frame of exactly `height` x `width`; called with the lock held and the device open."""
+
+    # -- the interface the module uses ----------------------------------------
+    def open(self) -> None:
+        with self._lock:
+            self._ensure_open()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._open_now:
+                self._open_now = False
+                self._close()
+
+    def frame(self, width: int, height: int) -> np.ndarray:
+        with self._lock:
+            self._ensure_open()
+            return self._grab(width, height)
+
+    def capture_still(self, settings: StillSettings) -> Still:
+        frame = orient(self.frame(*settings.sensor_size), settings)
+        return Still(encode_jpeg(frame, settings.quality), frame.shape[1], frame.shape[0])
+
+    def record(self, path: Path, clip: ClipSettings) -> Path:
+        """Record `clip` as H.264 in MP4 at `path`, pacing frames in real time; returns `path`."""
+        frames = max(1, round(clip.duration_s * clip.fps))
+        start = time.monotonic()
+        with H264Writer(path, clip.width, clip.height, clip.fps) as writer:
+            for index in range(frames):
+                delay = start + index / clip.fps - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                writer.write(self.frame(clip.width, clip.height))
+        return path
+
+    def _ensure_open(self) -> None:
+        if not self._open_now:
+            self._open()
+            self._open_now = True
