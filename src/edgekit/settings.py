@@ -67,7 +67,7 @@ class Settings:
                 if value is not None:
                     schema.check(value)
             except InvalidInput as e:
-                reason = e.message if e.field == name else f"{e.field}: {e.message}"
+                reason = e.message if e.field in ("", name) else f"{e.field}: {e.message}"
                 change.rejected[name] = reason
                 continue
             if value != self._values.get(name):

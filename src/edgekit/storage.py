@@ -7,13 +7,23 @@ account key is known; otherwise there is no URL and readers use the connection s
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
 
-def blob_service(connection_string: str) -> BlobServiceClient:
-    return BlobServiceClient.from_connection_string(connection_string)
+def blob_service(connection_string: str, **options: Any) -> BlobServiceClient:
+    """A client for `connection_string`; `options` are the SDK's (retries, timeouts).
+
+    `STORAGE_API_VERSION` pins the Blob service version: the Blob Storage on IoT Edge module
+    answers only older versions than the SDK sends by default.
+    """
+    api_version = os.environ.get("STORAGE_API_VERSION", "").strip()
+    if api_version:
+        options.setdefault("api_version", api_version)
+    return BlobServiceClient.from_connection_string(connection_string, **options)
 
 
 def read_sas_url(service: BlobServiceClient, container: str, blob: str, minutes: int = 10) -> str | None:

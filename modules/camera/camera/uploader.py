@@ -24,7 +24,7 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from camera.spool import Spool, SpoolEntry
 from edgekit import Backoff
-from edgekit.storage import read_sas_url
+from edgekit.storage import blob_service, read_sas_url
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ RECENT = 256  # announcements kept for callers that ask just after the upload fi
 
 def open_storage(connection_string: str) -> BlobServiceClient:
     """A client whose retries are left to the uploader, with timeouts short enough to notice an outage."""
-    return BlobServiceClient.from_connection_string(
-        connection_string, retry_total=0, connection_timeout=5, read_timeout=60
-    )
+    return blob_service(connection_string, retry_total=0, connection_timeout=5, read_timeout=60)
 
 
 def blob_metadata(meta: dict[str, Any]) -> dict[str, str]:
