@@ -113,7 +113,7 @@ def test_pointer_escapes_slash_and_tilde() -> None:
 
 
 def test_template_routes_express_the_pipeline() -> None:
-    """The routes issue 2 asks for: photos to vision, analysis/telemetry/alerts upstream, joystick, detections."""
+    """The pipeline: photos to vision, analysis/videos/telemetry/alerts upstream, joystick, detections."""
     routes = _template()["modulesContent"]["$edgeHub"]["properties.desired"]["routes"]
     flows = set()
     for spec in routes.values():
@@ -122,6 +122,7 @@ def test_template_routes_express_the_pipeline() -> None:
         flows.add((route.source.removeprefix("/messages/modules/"), sink, route.condition is not None))
     assert flows == {
         ("camera/outputs/photos", "vision/photos", False),
+        ("camera/outputs/videos", "$upstream", False),
         ("vision/outputs/analysis", "$upstream", False),
         ("vision/outputs/detections", "sensor/status", True),
         ("sensor/outputs/telemetry", "$upstream", False),
