@@ -19,8 +19,9 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.blob import BlobClient, BlobServiceClient
+from azure.storage.blob import BlobClient
 
+from edgekit.storage import blob_service
 from vision.errors import AnalysisError
 from vision.result import PhotoRef
 
@@ -37,9 +38,7 @@ def redact(text: str) -> str:
 class BlobReader:
     def __init__(self, connection_string: str | None, default_container: str = "photos") -> None:
         self.default_container = default_container
-        self._service = (
-            BlobServiceClient.from_connection_string(connection_string, **_RETRY) if connection_string else None
-        )
+        self._service = blob_service(connection_string, **_RETRY) if connection_string else None
 
     def _client(self, photo: PhotoRef) -> BlobClient:
         if photo.url:
