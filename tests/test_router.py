@@ -22,6 +22,15 @@ def table(**routes: object) -> RouteTable:
     return RouteTable.from_edgehub({"routes": routes or {"photos": TO_VISION}})
 
 
+def low_and_high_priority() -> RouteTable:
+    """Outputs `low` (priority 5) and `high` (priority 0, the highest) of the camera, both to one vision input."""
+    into = 'INTO BrokeredEndpoint("/modules/vision/inputs/in")'
+    return table(
+        low={"route": f"FROM /messages/modules/camera/outputs/low {into}", "priority": 5},
+        high={"route": f"FROM /messages/modules/camera/outputs/high {into}", "priority": 0},
+    )
+
+
 def photo(n: int, at: float | None = None, output: str = "photos") -> Message:
     m = Message.from_module("camera", output, f"photo {n}".encode(), {"n": str(n)}, {})
     return m if at is None else Message(m.body, m.properties, m.system, m.source, at)
@@ -105,12 +114,7 @@ def test_accepted_messages_reach_an_attached_module_in_order(tmp_path: Path) -> 
 
 
 def test_queued_messages_wait_for_the_module_and_come_highest_priority_first(tmp_path: Path) -> None:
-    routes = table(
-        low={"route": 'FROM /messages/modules/camera/outputs/low INTO BrokeredEndpoint("/modules/vision/inputs/in")',
-             "priority": 5},
-        high={"route": 'FROM /messages/modules/camera/outputs/high INTO BrokeredEndpoint("/modules/vision/inputs/in")',
-              "priority": 0},
-    )  # fmt: skip
+    routes = low_and_high_priority()
     module = Module()
 
     async def body(router: Router) -> None:
@@ -239,12 +243,7 @@ def test_stop_commits_what_was_accepted_and_leaves_nothing_running(tmp_path: Pat
 
 
 def test_a_higher_priority_message_overtakes_those_not_yet_sent(tmp_path: Path) -> None:
-    routes = table(
-        low={"route": 'FROM /messages/modules/camera/outputs/low INTO BrokeredEndpoint("/modules/vision/inputs/in")',
-             "priority": 5},
-        high={"route": 'FROM /messages/modules/camera/outputs/high INTO BrokeredEndpoint("/modules/vision/inputs/in")',
-              "priority": 0},
-    )  # fmt: skip
+    routes = low_and_high_priority()
     sent: list[int] = []
     gate = asyncio.Event()
 
@@ -255,11 +254,10 @@ def test_a_higher_priority_message_overtakes_those_not_yet_sent(tmp_path: Path) 
     async def body(router: Router) -> None:
         router.attach("vision", slow_module)
         await router.accept(photo(0, output="low"))
-        await eventually(lambda: sent == [0])
-        for n, output in [(1, "low"), (2, "low"), (3, "high")]:
-            await router.accept(photo(n, output=output))
-        await asyncio.sleep(0.05)
-        assert sent == [0, 1]  # a window of 2: 0 and 1 are on the wire
+        await router.accept(photo(1, output="low"))
+        await eventually(lambda: sent == [0, 1])  # a window of 2: both are on the wire
+        await router.accept(photo(2, output="low"))
+        await router.accept(photo(3, output="high"))
         gate.set()
         await eventually(lambda: len(sent) == 4)
         assert sent == [0, 1, 3, 2]

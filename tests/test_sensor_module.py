@@ -16,7 +16,8 @@ import pytest
 from azure.iot.device import Message
 from sensor.led import STATUS_COLOURS
 
-from tests.fixtures.sensor_module import SensorEdge, wait_for
+from tests.fixtures.module_process import wait_for
+from tests.fixtures.sensor_module import TELEMETRY_FIELDS, SensorEdge
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +36,7 @@ def test_telemetry_arrives_at_its_cadence_with_its_shape(sensor_edge: Any) -> No
     assert 0.8 < statistics.median(gaps(messages)) < 1.2
     _, body, system = messages[-1]
     assert system["contentType"] == "application/json" and system["contentEncoding"] == "utf-8"
-    assert set(body) == {
-        "ts",
-        "seq",
-        "temperature",
-        "temperature_raw",
-        "humidity",
-        "pressure",
-        "orientation",
-        "acceleration",
-    }
+    assert set(body) == TELEMETRY_FIELDS
     assert set(body["orientation"]) == {"pitch", "roll", "yaw"} and set(body["acceleration"]) == {"x", "y", "z"}
     assert [b["seq"] for _, b, _ in messages] == list(range(1, len(messages) + 1))
     assert 5 < body["temperature"] < 35 and body["temperature"] < body["temperature_raw"]  # CPU heat corrected

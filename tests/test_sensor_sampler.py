@@ -11,6 +11,8 @@ from sensor.boards.simulated import SimulatedBoard
 from sensor.sampler import Sampler
 from sensor.settings import DEFAULTS
 
+from tests.fixtures.sensor_module import TELEMETRY_FIELDS
+
 STILL = Reading(21.0, 40.0, 1013.0, 0.0, 0.0, 90.0, 0.0, 0.0, 1.0, None)
 
 
@@ -59,16 +61,7 @@ def test_telemetry_timestamps_and_fields() -> None:
     sampler.configure(settings())
     asyncio.run(sampler.sample(STILL, 0.0))
     (body,) = box.on("telemetry")
-    assert set(body) == {
-        "ts",
-        "seq",
-        "temperature",
-        "temperature_raw",
-        "humidity",
-        "pressure",
-        "orientation",
-        "acceleration",
-    }
+    assert set(body) == TELEMETRY_FIELDS
 
 
 def test_a_new_interval_applies_from_the_last_message_without_waiting_for_the_old_one() -> None:

@@ -17,18 +17,13 @@ from vision.analyzers.cloud import parse_retry_after
 from vision.errors import AnalysisError
 from vision.result import ANALYSIS_SCHEMA, PhotoRef, analysis_body
 
+from tests.fixtures.camera_photos import astronaut_jpeg, jpeg
 from tests.fixtures.fake_vision import V32_PATH, V40_PATH, FakeVision, Reply, error
 
 BACKENDS = [("azure", V32_PATH), ("azure-v4", V40_PATH)]
 
 
-def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return encoded.tobytes()
-
-
-ASTRONAUT = jpeg(skdata.astronaut())
+ASTRONAUT = astronaut_jpeg()
 
 
 def analyzer(fake: FakeVision, backend: str, key: str | None = None, **retry: float) -> Analyzer:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import cv2
 import pytest
-from skimage import data as skdata
 from vision.analyzers import create_analyzer
 from vision.analyzers.base import AnalyzerConfig, BreakerRules, RetryRules
 from vision.analyzers.hybrid import CircuitBreaker, HybridAnalyzer
 from vision.errors import AnalysisError
 from vision.result import PhotoRef
 
+from tests.fixtures.camera_photos import astronaut_jpeg
 from tests.fixtures.fake_vision import FakeVision, error
 
-ok, _encoded = cv2.imencode(".jpg", cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR))
-ASTRONAUT = _encoded.tobytes()
+ASTRONAUT = astronaut_jpeg()
 
 
 class Clock:

@@ -15,18 +15,14 @@ from vision.errors import AnalysisError
 from vision.imaging import UploadLimits, decode, image_format, prepare_upload
 from vision.result import ANALYSIS_SCHEMA, PhotoRef, analysis_body, detections_body
 
+from tests.fixtures.camera_photos import astronaut_jpeg, jpeg
+
 SHA = "0" * 64
-
-
-def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return encoded.tobytes()
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> bytes:
-    return jpeg(skdata.astronaut())
+    return astronaut_jpeg()
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,12 @@ the route table of the deployment sends it to vision, vision's `analysis` goes t
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import queue
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
 from azure.iot.device import Message
 from azure.storage.blob import BlobServiceClient
@@ -28,8 +20,10 @@ from skimage import data as skdata
 
 from edgekit.storage import read_sas_url
 from tests.fixtures.azurite import AzuriteServer
+from tests.fixtures.camera_photos import astronaut_jpeg, jpeg, photo_announcement, store_photo
 from tests.fixtures.fake_vision import FakeVision
 from tests.fixtures.hub import RunningHub, make_manifest
+from tests.fixtures.module_process import ModuleProcess, module_env
 
 pytestmark = pytest.mark.slow
 
@@ -39,65 +33,37 @@ ROUTES = {
     "visionDetectionsToSensor": "FROM /messages/modules/vision/outputs/detections WHERE $body.people_count > 0 OR $body.faces_count > 0 "
     'INTO BrokeredEndpoint("/modules/sensor/inputs/status")',
 }
-ok, _encoded = cv2.imencode(".jpg", cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR))
-ASTRONAUT = _encoded.tobytes()
+ASTRONAUT = astronaut_jpeg()
 
 
 class VisionEdge:
     def __init__(self, hub: RunningHub, azurite: AzuriteServer, work: Path) -> None:
         self.hub, self.azurite, self.work = hub, azurite, work
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = work / "vision.log"
+        self.process: ModuleProcess | None = None
 
     def start(self, **extra: str) -> None:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("IOTEDGE_", "VISION_", "AZURE_VISION_", "STORAGE_"))
-        }
-        env |= self.hub.module_env("vision") | {
+        """`python -m vision`, ready once its twin reports the active backend."""
+        settings = {
             "STORAGE_CONNECTION_STRING": self.azurite.connection_string,
             "VISION_CACHE_DIR": str(self.work / "cache"),
-            "RuntimeLogLevel": "info",
         }
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "vision"],
-                env=env | extra,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        env = module_env(self.hub, "vision", ("VISION_", "AZURE_VISION_", "STORAGE_"), **(settings | extra))
+        self.process = ModuleProcess(self.hub, "vision", env, self.work / "vision.log")
         self.wait(lambda: "active_backend" in self.reported(), "vision to report its backend")
 
     def reported(self) -> dict[str, Any]:
         assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"vision exited {self.process.returncode}:\n{self.log_path.read_text()[-3000:]}")
-        return self.hub.get_twin("vision")["reported"]
+        return self.process.reported()
 
     def wait(self, condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what}\n{self.log_path.read_text()[-3000:]}")
-            time.sleep(0.05)
+        assert self.process is not None
+        self.process.wait_for(condition, what, timeout_s)
 
     def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            raise
+        return None if self.process is None else self.process.stop()
 
     def upload(self, data: bytes) -> str:
-        name = f"edge-local/2026/01/01/{uuid.uuid4().hex}.jpg"
-        self.service.get_blob_client("photos", name).upload_blob(data)
-        return name
+        return store_photo(self.azurite.connection_string, data)
 
     @property
     def service(self) -> BlobServiceClient:
@@ -105,25 +71,7 @@ class VisionEdge:
 
     def announce(self, camera: Any, blob: str, data: bytes) -> dict[str, Any]:
         """Send what camera/uploader.py sends on `photos` once a photo is stored."""
-        body = {
-            "id": uuid.uuid4().hex,
-            "kind": "photo",
-            "output": "photos",
-            "container": "photos",
-            "blob": blob,
-            "captured_at": "2026-01-01T00:00:00Z",
-            "device": "edge-local",
-            "module": "camera",
-            "label": None,
-            "content_type": "image/jpeg",
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "bytes": len(data),
-            "width": 512,
-            "height": 512,
-            "correlation_id": "c-1",
-            "source": "method",
-            "url": read_sas_url(self.service, "photos", blob),
-        }
+        body = photo_announcement(self.azurite.connection_string, blob, data)
         message = Message(json.dumps(body), content_encoding="utf-8", content_type="application/json")
         message.custom_properties.update({"kind": "photo", "container": "photos"})
         camera.send_message_to_output(message, "photos")
@@ -195,7 +143,7 @@ def test_analyze_method_and_backend_from_the_twin(vision_edge: VisionEdge, fake_
     fake_vision.stop()
     status, result = vision_edge.hub.invoke_method("vision", "analyze", {"blob": blob, "backend": "hybrid"})
     assert status == 200 and result.get("cached") is True  # already analysed by the cloud: not billed again
-    other = cv2.imencode(".jpg", cv2.cvtColor(skdata.coffee(), cv2.COLOR_RGB2BGR))[1].tobytes()
+    other = jpeg(skdata.coffee())
     url = read_sas_url(vision_edge.service, "photos", vision_edge.upload(other))
     status, result = vision_edge.hub.invoke_method("vision", "analyze", {"url": url})
     assert status == 200 and result["backend"] == "local"

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
 from azure.storage.blob import BlobServiceClient
 from jsonschema import Draft202012Validator
-from skimage import data as skdata
 from vision.cache import ResultCache
 from vision.pipeline import VisionPipeline
 from vision.result import ANALYSIS_SCHEMA, PhotoRef
@@ -20,46 +17,21 @@ from vision.settings import VisionEnv, default_settings
 
 from edgekit.storage import read_sas_url
 from tests.fixtures.azurite import AzuriteServer
+from tests.fixtures.camera_photos import astronaut_jpeg, photo_announcement, store_photo
 from tests.fixtures.fake_vision import FakeVision
 
 pytestmark = pytest.mark.slow
 VALIDATOR = Draft202012Validator(ANALYSIS_SCHEMA)
-ok, _encoded = cv2.imencode(".jpg", cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR))
-ASTRONAUT = _encoded.tobytes()
+ASTRONAUT = astronaut_jpeg()
 
 
-def upload(azurite: AzuriteServer, data: bytes, container: str = "photos") -> str:
-    name = f"edge-local/2026/01/01/{uuid.uuid4().hex}.jpg"
-    BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client(container, name).upload_blob(
-        data
-    )
-    return name
+def upload(azurite: AzuriteServer, data: bytes) -> str:
+    return store_photo(azurite.connection_string, data)
 
 
 def camera_message(azurite: AzuriteServer, blob: str, data: bytes, with_url: bool = True) -> bytes:
     """What the camera module announces on `photos` (camera/photos.py and uploader.py)."""
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
-    body: dict[str, Any] = {
-        "id": uuid.uuid4().hex,
-        "kind": "photo",
-        "output": "photos",
-        "container": "photos",
-        "blob": blob,
-        "captured_at": "2026-01-01T00:00:00Z",
-        "device": "edge-local",
-        "module": "camera",
-        "label": None,
-        "content_type": "image/jpeg",
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
-        "width": 512,
-        "height": 512,
-        "correlation_id": "c-1",
-        "settings": {"resolution": "512x512", "quality": 90},
-        "source": "method",
-        "url": read_sas_url(service, "photos", blob) if with_url else None,
-    }
-    return json.dumps(body).encode()
+    return json.dumps(photo_announcement(azurite.connection_string, blob, data, with_url)).encode()
 
 
 def pipeline(

@@ -33,10 +33,9 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from central.hub.auth import AuthError, verify_token
+from central.hub.errors import StatusError
 from central.hub.http import HttpError, Request, Response, format_response, parse_request
 from central.hub.message import Message
-from central.hub.methods import MethodError
-from central.hub.twins import TwinError
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +60,8 @@ class HubApi(Protocol):
     def connected_modules(self) -> set[str]: ...
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class ApiError(StatusError):
+    """A request the service API refuses itself (bad body, auth, unknown resource)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +119,7 @@ class ServiceApi:
         try:
             self.authorise(request)
             return await self._route(request)
-        except (ApiError, TwinError, MethodError) as e:
+        except StatusError as e:  # its own, a twin's or a method call's refusal
             return _error(e.status, str(e))
         except Exception:  # the boundary: a bug answers 500 and is logged, the server keeps serving
             log.exception("service API request %s %s failed", request.method, request.path)

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from central.hub.errors import StatusError
+
 MIN_TIMEOUT_S = 5
 MAX_TIMEOUT_S = 300
 MAX_PAYLOAD_BYTES = 128 * 1024
@@ -22,12 +24,8 @@ MAX_PAYLOAD_BYTES = 128 * 1024
 W = TypeVar("W")
 
 
-class MethodError(Exception):
+class MethodError(StatusError):
     """A direct method call that failed before or instead of a module's answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from central.hub.errors import StatusError
+
 MAX_SECTION_BYTES = 32 * 1024
 MAX_DEPTH = 10
 _FORBIDDEN_KEY_CHARS = frozenset(".$ ")
 
 
-class TwinError(Exception):
+class TwinError(StatusError):
     """A twin operation IoT Hub would refuse; `status` is the status code it would answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass

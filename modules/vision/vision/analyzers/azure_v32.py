@@ -22,10 +22,10 @@ from azure.cognitiveservices.vision.computervision.models import (
 from msrest.authentication import CognitiveServicesCredentials
 from msrest.exceptions import ClientRequestError
 
-from vision.analyzers.base import Analyzer, AnalyzerConfig, timed
-from vision.analyzers.cloud import V32_LIMITS, CloudCaller, Upload, error_from_status, require_endpoint
+from vision.analyzers.base import AnalyzerConfig
+from vision.analyzers.cloud import V32_LIMITS, CloudAnalyzer, CloudCaller, Upload, error_from_status, require_endpoint
 from vision.errors import AnalysisError
-from vision.result import Colors, DetectedObject, Findings, PhotoRef, Tag
+from vision.result import Colors, DetectedObject, Findings, Tag
 
 _FEATURES = {
     "tags": VisualFeatureTypes.tags,
@@ -73,7 +73,9 @@ def _classify(e: Exception) -> AnalysisError | None:
     return None
 
 
-class AzureV32Analyzer(Analyzer):
+class AzureV32Analyzer(CloudAnalyzer[ImageAnalysis]):
+    limits = V32_LIMITS
+    _client: ComputerVisionClient
     name = "azure"
 
     def __init__(self, config: AnalyzerConfig) -> None:
@@ -85,14 +87,6 @@ class AzureV32Analyzer(Analyzer):
         self._client.config.connection.timeout = config.request_timeout_s
         self._client.config.hooks.append(_check_error_body)
         self.caller = CloudCaller("Azure Computer Vision v3.2", config.retry, _classify)
-
-    def analyze(self, data: bytes, photo: PhotoRef) -> Findings:
-        stages: dict[str, float] = {}
-        upload = timed(stages, "prepare", lambda: Upload(data, V32_LIMITS))
-        result = timed(stages, "request", lambda: self.caller.call(lambda: self._send(upload.payload)))
-        findings = self._findings(result, upload)
-        findings.stages_ms = stages
-        return findings
 
     def _send(self, payload: bytes) -> ImageAnalysis:
         features = sorted({_FEATURES[f] for f in self.config.features if f in _FEATURES}) or [VisualFeatureTypes.tags]
@@ -144,9 +138,3 @@ class AzureV32Analyzer(Analyzer):
             ),
             quality=upload.quality(),
         )
-
-    def status(self) -> dict[str, object]:
-        return {"calls": self.caller.calls, "auth_failed": self.caller.auth_failed}
-
-    def close(self) -> None:
-        self._client.close()

@@ -12,10 +12,10 @@ from azure.ai.vision.imageanalysis.models import ImageAnalysisResult, VisualFeat
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from vision.analyzers.base import Analyzer, AnalyzerConfig, timed
-from vision.analyzers.cloud import V40_LIMITS, CloudCaller, Upload, error_from_status, require_endpoint
+from vision.analyzers.base import AnalyzerConfig
+from vision.analyzers.cloud import V40_LIMITS, CloudAnalyzer, CloudCaller, Upload, error_from_status, require_endpoint
 from vision.errors import AnalysisError
-from vision.result import DetectedObject, Findings, PhotoRef, Tag
+from vision.result import DetectedObject, Findings, Tag
 
 _FEATURES = {
     "tags": VisualFeatures.TAGS,
@@ -37,7 +37,9 @@ def _classify(e: Exception) -> AnalysisError | None:
     return None
 
 
-class AzureV40Analyzer(Analyzer):
+class AzureV40Analyzer(CloudAnalyzer[ImageAnalysisResult]):
+    limits = V40_LIMITS
+    _client: ImageAnalysisClient
     name = "azure-v4"
 
     def __init__(self, config: AnalyzerConfig) -> None:
@@ -51,14 +53,6 @@ class AzureV40Analyzer(Analyzer):
             read_timeout=config.request_timeout_s,
         )
         self.caller = CloudCaller("Azure Image Analysis 4.0", config.retry, _classify)
-
-    def analyze(self, data: bytes, photo: PhotoRef) -> Findings:
-        stages: dict[str, float] = {}
-        upload = timed(stages, "prepare", lambda: Upload(data, V40_LIMITS))
-        result = timed(stages, "request", lambda: self.caller.call(lambda: self._send(upload.payload)))
-        findings = self._findings(result, upload)
-        findings.stages_ms = stages
-        return findings
 
     def _send(self, payload: bytes) -> ImageAnalysisResult:
         features = [v for k, v in _FEATURES.items() if k in self.config.features] or [VisualFeatures.TAGS]
@@ -91,9 +85,3 @@ class AzureV40Analyzer(Analyzer):
             people_count=len(people) if r.people is not None else person_objects,
             quality=upload.quality(),
         )
-
-    def status(self) -> dict[str, object]:
-        return {"calls": self.caller.calls, "auth_failed": self.caller.auth_failed}
-
-    def close(self) -> None:
-        self._client.close()

@@ -16,21 +16,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import cv2
 
 from edgekit import Backoff
-from vision.analyzers.base import AnalyzerConfig, RetryRules
+from vision.analyzers.base import Analyzer, AnalyzerConfig, RetryRules, timed
 from vision.errors import AnalysisError
 from vision.imaging import UploadLimits, decode, measure_quality, prepare_upload
-from vision.result import Box, Quality
+from vision.result import Box, Findings, PhotoRef, Quality
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Image Analysis v3.2: JPEG, PNG, GIF or BMP, under 4 MB, larger than 50x50, smaller than 16000x16000.
 V32_LIMITS = UploadLimits(
@@ -171,3 +173,40 @@ class Upload:
 
     def quality(self) -> Quality:
         return measure_quality(cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
+
+
+class _Client(Protocol):
+    def close(self) -> None: ...
+
+
+class CloudAnalyzer(Analyzer, Generic[R]):
+    """An Azure analyser: fit the image to the service's `limits`, send it through `caller`, read the answer.
+
+    Both API versions time the same stages and report the same status, so the
+    pipeline and the benchmark compare them like for like; a subclass only knows
+    its SDK's request (`_send`) and answer (`_findings`).
+    """
+
+    limits: UploadLimits
+    caller: CloudCaller
+    _client: _Client
+
+    def analyze(self, data: bytes, photo: PhotoRef) -> Findings:
+        stages: dict[str, float] = {}
+        upload = timed(stages, "prepare", lambda: Upload(data, self.limits))
+        result = timed(stages, "request", lambda: self.caller.call(lambda: self._send(upload.payload)))
+        findings = self._findings(result, upload)
+        findings.stages_ms = stages
+        return findings
+
+    @abstractmethod
+    def _send(self, payload: bytes) -> R: ...
+
+    @abstractmethod
+    def _findings(self, result: R, upload: Upload) -> Findings: ...
+
+    def status(self) -> dict[str, object]:
+        return {"calls": self.caller.calls, "auth_failed": self.caller.auth_failed}
+
+    def close(self) -> None:
+        self._client.close()
