@@ -52,6 +52,7 @@ def test_telemetry_alerts_and_analyses_are_sorted_into_windows(log: Log) -> None
     assert feed.alerts[0].body["kind"] == "temperature_high"
     assert feed.analyses["d/1.jpg"]["backend"] == "local"
     assert [e.output for e in feed.messages(module="sensor")] == ["alerts", "telemetry", "telemetry"]
+    assert feed.sources() == [("sensor", "alerts"), ("sensor", "telemetry"), ("vision", "analysis")]
 
 
 def test_refresh_reads_only_what_is_new_and_drops_readings_older_than_an_hour(log: Log) -> None:

@@ -14,10 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +24,11 @@ import pytest
 import requests
 
 from tests.agent_modules import terminate
+from tests.fixtures.edge import REPO, LocalEdge, alive, wait_for
 from tests.fixtures.network import free_loopback
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-CENTRAL = [sys.executable, "-m", "central"]
 IMAGE = "localhost:5000/echo:0.1.0-amd64"
 
 
@@ -94,95 +91,16 @@ def write_solution(root: Path, bind: str) -> None:
     (root / "central.local.toml").write_text(f'bind = "{bind}"\n')
 
 
-def wait_for(check: Callable[[], Any], within_s: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not met within {within_s} s")
-
-
-@dataclass
-class LocalEdge:
-    root: Path
-    bind: str
-    proc: subprocess.Popen[str] | None = None
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
-
-    def up_args(self, manifest_path: Path) -> list[str]:
-        return [
-            *CENTRAL, "up", "--manifest", str(manifest_path), "--state-dir", str(self.state),
-            "--settings", str(self.root / "central.local.toml"), "--modules-dir", str(self.root / "modules"),
-            "--grace", "5",
-        ]  # fmt: skip
-
-    @classmethod
-    def create(cls, root: Path) -> LocalEdge:
-        bind = free_loopback()
-        write_solution(root, bind)
-        return cls(root, bind)
-
-    def start(self, doc: dict[str, Any], *extra: str) -> None:
-        path = self.root / "manifest.json"
-        path.write_text(json.dumps(doc))
-        self.proc = subprocess.Popen(
-            [*self.up_args(path), *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        wait_for(lambda: any("local edge up" in line for line in self.lines) or self.proc.poll() is not None)
-        assert self.proc.poll() is None, "central up exited:\n" + "".join(self.lines)
-
-    def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CENTRAL, *args, "--state-dir", str(self.state)], cwd=REPO, capture_output=True, text=True, timeout=120
-        )
-
-    def status(self) -> dict[str, Any]:
-        result = self.cli("status", "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def descendants(self) -> list[int]:
-        assert self.proc is not None
-        return [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
-
-    def stop(self, pids: list[int]) -> None:
-        """SIGINT `central up` if it still runs; fail if any process it started outlives it."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            pids = pids + self.descendants()
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                raise
-        leftovers = [pid for pid in pids if alive(pid)]
-        for pid in leftovers:
-            psutil.Process(pid).kill()
-        assert not leftovers, f"processes {leftovers} outlived central up"
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+def echo_edge(root: Path) -> LocalEdge:
+    """A local edge whose solution is the echo module, on a fresh loopback address."""
+    bind = free_loopback()
+    write_solution(root, bind)
+    return LocalEdge(root, bind, root / "modules")
 
 
 @pytest.fixture
 def edge(tmp_path: Path) -> Iterator[LocalEdge]:
-    local = LocalEdge.create(tmp_path)
+    local = echo_edge(tmp_path)
     local.start(manifest(alpha=echo_module(1), beta=echo_module(2)))
     pids = local.descendants()
     try:
@@ -276,7 +194,7 @@ def test_sigint_stops_every_process_and_keeps_state(edge: LocalEdge) -> None:
 
 
 def test_skipped_module_runs_by_hand_from_its_env_file(tmp_path: Path) -> None:
-    local = LocalEdge.create(tmp_path)
+    local = echo_edge(tmp_path)
     local.start(manifest(alpha=echo_module(1), beta=echo_module(2, GREETING="hi")), "--skip", "beta")
     pids = local.descendants()
     try:
@@ -296,7 +214,7 @@ def test_skipped_module_runs_by_hand_from_its_env_file(tmp_path: Path) -> None:
 
 
 def test_next_up_ends_processes_a_killed_up_left_behind(tmp_path: Path) -> None:
-    local = LocalEdge.create(tmp_path)
+    local = echo_edge(tmp_path)
     local.start(manifest(alpha=echo_module(1)))
     orphans = local.descendants()
     assert local.proc is not None
@@ -314,7 +232,7 @@ def test_next_up_ends_processes_a_killed_up_left_behind(tmp_path: Path) -> None:
 
 
 def test_port_in_use_is_one_line_naming_the_port(tmp_path: Path) -> None:
-    local = LocalEdge.create(tmp_path)
+    local = echo_edge(tmp_path)
     bind = local.bind
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest(alpha=echo_module(1))))
@@ -327,7 +245,7 @@ def test_port_in_use_is_one_line_naming_the_port(tmp_path: Path) -> None:
 
 
 def test_bad_route_is_refused_naming_it(tmp_path: Path) -> None:
-    local = LocalEdge.create(tmp_path)
+    local = echo_edge(tmp_path)
     doc = manifest(alpha=echo_module(1))
     doc["modulesContent"]["$edgeHub"]["properties.desired"]["routes"]["broken"] = (
         "FROM /messages/* WHERE INTO $upstream"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -18,6 +19,7 @@ from azure.storage.blob import BlobServiceClient
 
 from central.hub.message import Message
 from central.hub.methods import MethodError
+from central.hub.twins import TwinError
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -85,11 +87,13 @@ class LocalEdgeView:
         return self._on_loop(rows)
 
     def twin(self, module: str) -> dict[str, Any]:
-        document = self._on_loop(lambda: self._runtime.hub.get_twin(module))
+        with twin_errors():
+            document = self._on_loop(lambda: self._runtime.hub.get_twin(module))
         return {"deviceId": self._runtime.hub.device_id, "moduleId": module, "properties": document}
 
     def patch_desired(self, module: str, patch: dict[str, Any]) -> dict[str, Any]:
-        return self._call(lambda: self._runtime.hub.patch_desired(module, patch))
+        with twin_errors():
+            return self._call(lambda: self._runtime.hub.patch_desired(module, patch))
 
     def invoke(self, module: str, method: str, payload: Any, timeout_s: int) -> tuple[int, Any]:
         """The module's (status, payload); a call the hub refuses gives its status and message."""
@@ -112,6 +116,15 @@ class LocalEdgeView:
 
     def close(self) -> None:
         self._blobs.close()
+
+
+@contextmanager
+def twin_errors() -> Iterator[None]:
+    """The hub's TwinError as the EdgeView protocol says: KeyError for no such twin, else ValueError."""
+    try:
+        yield
+    except TwinError as e:
+        raise (KeyError(str(e)) if e.status == 404 else ValueError(str(e))) from e
 
 
 def route_row(name: str, value: str | Mapping[str, Any], accepted: float) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, redirect, render_template, request, url_for
 
-from central.dashboard import charts
+from central.dashboard import charts, guard, overlay
 from central.dashboard.feed import SENSOR_FIELDS, UpstreamFeed
 from central.dashboard.view import EdgeView
 
@@ -18,10 +18,17 @@ TWIN_SETTLE_S = 3.0
 
 def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
     app = Flask(__name__)
+    app.jinja_env.globals.update(
+        dims=(charts.WIDTH, charts.HEIGHT), pad=charts.PAD, overlay_canvas=overlay.canvas, overlay_shapes=overlay.shapes
+    )
+    app.jinja_env.filters["clock"] = clock
     feed = UpstreamFeed(edge.upstream)
 
     @app.before_request
-    def _refresh() -> None:
+    def _guard_and_refresh() -> None:
+        reason = guard.refusal(request.method, request.host, request.scheme, request.headers.get("Origin"))
+        if reason:
+            abort(403, reason)
         feed.refresh()
 
     @app.get("/")
@@ -35,7 +42,6 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
             value_range=charts.value_range,
             alerts=list(reversed(feed.alerts)),
             photos=_photos(edge, feed, 4),
-            dims=(charts.WIDTH, charts.HEIGHT),
         )
 
     @app.post("/modules/<module>/<action>")
@@ -80,12 +86,23 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
     def messages() -> str:
         module, output = request.args.get("module", ""), request.args.get("output", "")
         entries = feed.messages(module, output)[:200]
-        known = sorted({(e.module, e.output) for e in feed.log})
-        return render_template("messages.html", entries=entries, module=module, output=output, known=known)
+        known = feed.sources()
+        choices = {
+            "module": sorted({m for m, _ in known} | {module} - {""}),
+            "output": sorted({o for _, o in known} | {output} - {""}),
+        }
+        return render_template(
+            "messages.html", entries=entries, module=module, output=output, known=known, choices=choices
+        )
 
     @app.get("/routes")
     def routes() -> str:
         return render_template("routes.html", routes=edge.routes())
+
+    @app.errorhandler(LookupError)
+    def _not_found(error: LookupError) -> tuple[str, int]:
+        message = error.args[0] if error.args else str(error)  # str(KeyError) adds quotes
+        return render_template("error.html", status=404, payload={"message": message}), 404
 
     @app.route("/twins/<module>", methods=["GET", "POST"])
     def twin(module: str) -> Any:
@@ -111,6 +128,11 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
     return app
 
 
+def clock(epoch_s: float) -> str:
+    """Local wall-clock time of a reading or message, as the user's own clock shows it."""
+    return time.strftime("%H:%M:%S", time.localtime(epoch_s))
+
+
 def _photos(edge: EdgeView, feed: UpstreamFeed, limit: int) -> list[dict[str, Any]]:
     return [dict(p, analysis=feed.analyses.get(p["name"])) for p in edge.photos(limit)]
 
@@ -124,7 +146,10 @@ def _patch(edge: EdgeView, module: str, text: str) -> tuple[str | None, dict[str
     if not isinstance(patch, dict):
         return "the desired properties must be a JSON object", None
     before = edge.twin(module)["properties"]["reported"].get("$version", 0)
-    edge.patch_desired(module, patch)
+    try:
+        edge.patch_desired(module, patch)
+    except ValueError as e:
+        return f"the hub refused the patch: {e}", None
     # The module answers a patch with a reported patch; wait briefly for it so errors show inline.
     deadline = time.monotonic() + TWIN_SETTLE_S
     while time.monotonic() < deadline:

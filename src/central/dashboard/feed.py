@@ -110,3 +110,8 @@ class UpstreamFeed:
                 for e in reversed(self.log)
                 if (not module or e.module == module) and (not output or e.output == output)
             ]
+
+    def sources(self) -> list[tuple[str, str]]:
+        """The (module, output) pairs in the kept log, sorted: the message log's filter choices."""
+        with self._lock:
+            return sorted({(e.module, e.output) for e in self.log})

@@ -25,9 +25,10 @@ class EdgeView(Protocol):
         """One row per route of the manifest: name, route (text), priority, ttl_s, count (messages routed)."""
 
     def twin(self, module: str) -> dict[str, Any]:
-        """The module twin with `properties.desired` and `properties.reported`."""
+        """The module twin with `properties.desired` and `properties.reported`; LookupError if there is none."""
 
-    def patch_desired(self, module: str, patch: dict[str, Any]) -> dict[str, Any]: ...
+    def patch_desired(self, module: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """Merge `patch` into the desired properties; LookupError for no twin, ValueError for a refused patch."""
 
     def invoke(self, module: str, method: str, payload: Any, timeout_s: int) -> tuple[int, Any]: ...
 
