@@ -6,7 +6,9 @@ Round trip = direct method call (hub -> module over MQTT/TLS) until both the
 100 calls after 5 warm-up calls. Baselines in the same process: the capture and
 JPEG encode alone, and a bare azure-storage-blob upload of the same bytes to
 the same Azurite, so the ratio shows what the module adds on top of the work
-it cannot avoid. RSS of the module process idle and every 25 photos.
+it cannot avoid. RSS of the module process idle and every 25 photos, against
+the RSS of a bare Python that only imports the libraries the module cannot do
+without (the memory floor no code of ours can go below).
 
 Run from the repository root: `.venv/bin/python -m bench.camera_take_photo`.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +48,23 @@ def memory_mb(pid: int) -> tuple[float, float]:
     """(RSS, USS): resident, and what this process alone holds (shared library pages excluded)."""
     info = psutil.Process(pid).memory_full_info()
     return info.rss / 1e6, info.uss / 1e6
+
+
+# What `python -m camera` with the synthetic backend imports from other projects, and nothing else.
+FLOOR_IMPORTS = "azure.iot.device, azure.storage.blob, jsonschema, PIL.Image, PIL.ImageDraw, PIL.JpegImagePlugin"
+
+
+def import_floor_mb() -> float:
+    """RSS of a Python process that has imported FLOOR_IMPORTS and waits, measured from outside like the module."""
+    program = f"import {FLOOR_IMPORTS}, sys; print('ready', flush=True); sys.stdin.read()"
+    with subprocess.Popen(
+        [sys.executable, "-c", program], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as floor:
+        assert floor.stdout is not None
+        floor.stdout.readline()
+        rss = memory_mb(floor.pid)[0]
+        floor.communicate("")
+    return rss
 
 
 def baselines(connection_string: str) -> tuple[list[float], list[float]]:
@@ -120,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             edge.close()
             hub.close()
-    report(times_ms, memory, idle, capture_ms, upload_ms)
+    report(times_ms, memory, idle, capture_ms, upload_ms, import_floor_mb())
     return 0
 
 
@@ -130,6 +150,7 @@ def report(
     idle: tuple[float, float],
     capture_ms: list[float],
     upload_ms: list[float],
+    floor_mb: float,
 ) -> None:
     p50, p95 = percentile(times_ms, 50), percentile(times_ms, 95)
     floor = statistics.median(capture_ms) + statistics.median(upload_ms)
@@ -142,11 +163,13 @@ def report(
     )
     print(f"  round trip / (capture + upload) = {p50 / floor:4.2f}x")
     print(f"  module idle: RSS {idle[0]:5.1f} MB, USS {idle[1]:5.1f} MB")
+    print(f"  import floor (bare Python + the libraries' imports only): RSS {floor_mb:5.1f} MB")
     for n, rss, uss in memory:
         print(f"  after {n:3d} photos (+{WARMUP} warm-up): RSS {rss:5.1f} MB, USS {uss:5.1f} MB")
     print(
         f"  RSS growth over the {CALLS} photos: {memory[-1][1] - memory[0][1]:+5.1f} MB (target: RSS <= 60 MB, not growing)"
     )
+    print(f"  module RSS after the photos / import floor = {memory[-1][1] / floor_mb:4.2f}x")
 
 
 if __name__ == "__main__":

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from camera.backends.arrays import image_from_bgr
 from camera.backends.base import CameraError, ClipSettings, StillSettings
 from camera.backends.files import FilesCamera
 from camera.backends.opencv import OpenCVCamera
-from camera.backends.synthetic import PERSON_CYCLE_S, SyntheticCamera, SyntheticScene
+from camera.backends.synthetic import PERSON_COLOR, PERSON_CYCLE_S, SyntheticCamera, SyntheticScene
 from camera.encoder import H264Writer, probe_mp4
 from camera.registry import create_camera
+from PIL import Image
 
 from edgekit import MissingBackendError
 from tests.fixtures.camera_pi_standins import StandInPiCamera, StandInPicamera2, pattern
@@ -28,15 +31,22 @@ def decode(jpeg: bytes) -> np.ndarray:
     return image
 
 
-def faces_in(frame: np.ndarray) -> int:
-    return len(FACES.detectMultiScale(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), 1.1, 5))
+def pixels(frame: Image.Image) -> np.ndarray:
+    """A camera frame (RGB Pillow image) as the height x width x 3 array the assertions use."""
+    assert frame.mode == "RGB"
+    return np.asarray(frame)
+
+
+def faces_in(frame: Image.Image) -> int:
+    """Faces OpenCV's Haar cascade finds in a camera frame (Pillow's grey is the same BT.601 luma as OpenCV's)."""
+    return len(FACES.detectMultiScale(np.asarray(frame.convert("L")), 1.1, 5))
 
 
 def test_synthetic_scene_is_a_function_of_seed_and_time() -> None:
     a, b, other = SyntheticScene(7), SyntheticScene(7), SyntheticScene(8)
-    assert np.array_equal(a.render(T0 + 3.5, 640, 480), b.render(T0 + 3.5, 640, 480))
-    assert not np.array_equal(a.render(T0 + 3.5, 640, 480), other.render(T0 + 3.5, 640, 480))
-    assert not np.array_equal(a.render(T0 + 3.5, 640, 480), a.render(T0 + 4.5, 640, 480))
+    assert np.array_equal(pixels(a.render(T0 + 3.5, 640, 480)), pixels(b.render(T0 + 3.5, 640, 480)))
+    assert not np.array_equal(pixels(a.render(T0 + 3.5, 640, 480)), pixels(other.render(T0 + 3.5, 640, 480)))
+    assert not np.array_equal(pixels(a.render(T0 + 3.5, 640, 480)), pixels(a.render(T0 + 4.5, 640, 480)))
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 720), (640, 480), (320, 240), (480, 640)])
@@ -47,9 +57,9 @@ def test_synthetic_face_is_found_by_the_haar_frontal_face_cascade(width: int, he
 
 def test_a_person_walks_through_part_of_each_cycle() -> None:
     scene = SyntheticScene(1)
-    dark = (30, 30, 35)
-    with_person = scene.render(T0 + 6.0, 640, 480)
-    without = scene.render(T0 + PERSON_CYCLE_S - 1.0, 640, 480)
+    dark = PERSON_COLOR
+    with_person = pixels(scene.render(T0 + 6.0, 640, 480))
+    without = pixels(scene.render(T0 + PERSON_CYCLE_S - 1.0, 640, 480))
     assert np.all(with_person == dark, axis=2).sum() > 2000
     assert np.all(without == dark, axis=2).sum() == 0
 
@@ -68,7 +78,7 @@ def picture_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "pictures"
     folder.mkdir()
     cv2.imwrite(str(folder / "b.png"), pattern(320, 240))
-    cv2.imwrite(str(folder / "a.png"), SyntheticScene(3).render(T0, 320, 240))
+    SyntheticScene(3).render(T0, 320, 240).save(folder / "a.png")
     (folder / "notes.txt").write_text("not an image")
     return folder
 
@@ -77,8 +87,8 @@ def test_files_camera_cycles_in_name_order(picture_folder: Path) -> None:
     camera = FilesCamera(str(picture_folder))
     frames = [camera.frame(320, 240) for _ in range(3)]
     assert faces_in(frames[0]) == 1  # a.png, the scene
-    assert frames[1][120, 10].tolist() == [40, 40, 40]  # b.png, the pattern
-    assert np.array_equal(frames[0], frames[2])
+    assert frames[1].getpixel((10, 120)) == (40, 40, 40)  # b.png, the pattern
+    assert np.array_equal(pixels(frames[0]), pixels(frames[2]))
 
 
 def test_flips_mirror_the_image(picture_folder: Path) -> None:
@@ -89,6 +99,35 @@ def test_flips_mirror_the_image(picture_folder: Path) -> None:
     upside = decode(camera.capture_still(StillSettings(320, 240, quality=95, rotation=180, vflip=True)).jpeg)
     assert plain[:, 10].mean() < 60 < 200 < mirrored[:, 10].mean()
     assert np.abs(upside.astype(int) - mirrored.astype(int)).mean() < 2  # 180 + vflip == hflip
+
+
+def test_files_camera_turns_a_photo_upright_by_its_exif_orientation(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the camera was turned; show the stored image rotated 90 degrees clockwise
+    Image.fromarray(pattern(320, 240)).save(tmp_path / "turned.jpg", exif=exif)
+    frame = FilesCamera(str(tmp_path)).frame(240, 320)
+    assert frame.getpixel((120, 10))[0] < 60 < 200 < frame.getpixel((120, 310))[0]  # dark half on top now
+
+
+def test_device_arrays_in_bgr_order_become_rgb_images() -> None:
+    bgr = np.zeros((2, 3, 4), np.uint8)  # picamera2's XBGR8888: a 4th byte the image drops
+    bgr[..., 0], bgr[..., 1], bgr[..., 2], bgr[..., 3] = 10, 20, 30, 255
+    image = image_from_bgr(bgr)
+    assert (image.mode, image.size, image.getpixel((2, 1))) == ("RGB", (3, 2), (30, 20, 10))
+
+
+@pytest.mark.slow
+def test_default_backend_takes_photos_without_numpy_or_opencv() -> None:
+    """Importing them costs the module about 30 MB; only the opencv and Pi backends may load them."""
+    program = (
+        "import sys, camera.__main__\n"
+        "from camera.backends.base import StillSettings\n"
+        "from camera.registry import create_camera\n"
+        "create_camera({}).capture_still(StillSettings(320, 240))\n"
+        "print(sorted({'cv2', 'numpy', 'flask'} & sys.modules.keys()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_higher_quality_gives_a_bigger_jpeg() -> None:
@@ -112,9 +151,9 @@ def test_opencv_camera_reads_a_video_file_and_loops(tmp_path: Path) -> None:
     clip = tmp_path / "in.mp4"
     with H264Writer(clip, 160, 120, 5) as writer:
         for value in (10, 200):
-            writer.write(np.full((120, 160, 3), value, np.uint8))
+            writer.write(Image.new("RGB", (160, 120), (value, value, value)))
     camera = OpenCVCamera(str(clip))
-    levels = [camera.frame(80, 60).mean() for _ in range(3)]
+    levels = [pixels(camera.frame(80, 60)).mean() for _ in range(3)]
     camera.close()
     assert levels[0] < 50 and levels[1] > 150 and levels[2] < 50
 

@@ -194,6 +194,16 @@ def test_http_api_needs_the_bearer_token(camera_edge: CameraEdge) -> None:
         response = requests.get(base + path, headers={"Authorization": auth} if auth else {}, timeout=20)
         return response.status_code, response.content
 
+    # The module answers methods once its handlers are wired; the HTTP API starts with its tasks a moment later.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            requests.get(base + "/healthz", timeout=2)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     assert get("/take_photo", None)[0] == 401
     assert get("/take_photo", "Bearer wrong-token-of-same-len")[0] == 401
     assert get("/take_photo", token)[0] == 401  # the scheme is part of the header

@@ -6,11 +6,13 @@ import os
 
 from camera.app import CameraApp
 from camera.config import DEFAULTS, SETTINGS_SCHEMA
+from camera.memory import return_large_blocks_at_once
 from camera.methods import register_methods
 from edgekit import EdgeModule, MissingBackendError, Settings
 
 
 def main() -> None:
+    return_large_blocks_at_once()
     module = EdgeModule("camera", settings=Settings(SETTINGS_SCHEMA, DEFAULTS))
     try:
         app = CameraApp.from_env(module, os.environ)
@@ -19,7 +21,7 @@ def main() -> None:
     register_methods(module.methods, app)
     module.input("trigger")(app.on_trigger)
     module.on_settings(app.on_settings)
-    module.task(app.uploader.run)
+    module.task(app.parts.uploader.run)
     module.task(app.timelapse)
     if os.environ.get("CAMERA_HTTP_PORT", "").strip():
         from camera.http_api import HttpApi  # Flask is loaded only when the HTTP API is asked for

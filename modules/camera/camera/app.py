@@ -20,9 +20,8 @@ from typing import Any
 
 from azure.iot.device import Message
 
-from camera.backends.base import Camera
 from camera.config import LABEL
-from camera.photos import Identity, Photos
+from camera.photos import CaptureParts, Identity, Photos
 from camera.registry import create_camera
 from camera.spool import Spool
 from camera.uploader import Uploader, open_storage
@@ -53,16 +52,12 @@ def spool_dir(env: Mapping[str, str]) -> Path:
 
 
 class CameraApp:
-    def __init__(
-        self, module: EdgeModule, camera: Camera, spool: Spool, uploader: Uploader, identity: Identity
-    ) -> None:
+    def __init__(self, module: EdgeModule, parts: CaptureParts) -> None:
         self.module = module
-        self.camera = camera
-        self.spool = spool
-        self.uploader = uploader
-        self.backend = camera.name
-        self.photos = Photos(camera, spool, uploader, module.settings, identity)
-        self.videos = Videos(camera, spool, uploader, module.settings, identity)
+        self.parts = parts
+        self.backend = parts.camera.name
+        self.photos = Photos(parts)
+        self.videos = Videos(parts)
         self._timelapse_changed = asyncio.Event()
 
     @classmethod
@@ -76,7 +71,7 @@ class CameraApp:
         log.info(
             "camera backend %s, spool %s, storage %s", camera.name, spool.directory, "set" if storage else "not set"
         )
-        return cls(module, camera, spool, uploader, identity)
+        return cls(module, CaptureParts(camera, spool, uploader, module.settings, identity))
 
     @staticmethod
     async def _announce(module: EdgeModule, output: str, body: dict[str, Any]) -> None:
@@ -88,17 +83,17 @@ class CameraApp:
             "settings": self.module.settings.values,
             "last_capture": self.photos.last_capture,
             "spool": {
-                "depth": self.spool.depth,
-                "bytes": self.spool.used_bytes,
-                "limit_bytes": self.spool.limit_bytes,
-                "rejected": self.spool.rejected,
+                "depth": self.parts.spool.depth,
+                "bytes": self.parts.spool.used_bytes,
+                "limit_bytes": self.parts.spool.limit_bytes,
+                "rejected": self.parts.spool.rejected,
             },
             "uploads": {
-                "pending": self.spool.depth,
-                "uploaded": self.uploader.uploaded,
-                "failed": self.uploader.failed_attempts,
-                "last_error": self.uploader.last_error,
-                "storage": "configured" if self.uploader.storage is not None else "not configured",
+                "pending": self.parts.spool.depth,
+                "uploaded": self.parts.uploader.uploaded,
+                "failed": self.parts.uploader.failed_attempts,
+                "last_error": self.parts.uploader.last_error,
+                "storage": "configured" if self.parts.uploader.storage is not None else "not configured",
             },
             "refused_spool_full": self.photos.refused,
             "video_jobs": dict(self.videos.jobs),
@@ -115,7 +110,7 @@ class CameraApp:
         log.info("trigger photo %s (%d)", result["blob"], status)
 
     async def on_settings(self, values: dict[str, Any], changed: dict[str, Any]) -> None:
-        self.spool.limit_bytes = values["spool_limit_mb"] * MB
+        self.parts.spool.limit_bytes = values["spool_limit_mb"] * MB
         if "timelapse_interval_s" in changed:
             self._timelapse_changed.set()
 
@@ -133,7 +128,7 @@ class CameraApp:
                 log.warning("timelapse photo not taken: %s", e.message)
 
     def close(self) -> None:
-        self.camera.close()
+        self.parts.camera.close()
 
 
 def _label_of(message: Message) -> str | None:

@@ -22,14 +22,19 @@ FLIP = {"type": "boolean"}
 CONTAINER = {"type": "string", "pattern": r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"}
 LABEL = {"type": "string", "pattern": r"^[A-Za-z0-9 _.:-]{0,64}$"}
 
+# What one still is taken with: the twin's defaults, overridable per capture by a method payload.
+STILL_PROPERTIES: dict[str, Any] = {
+    "resolution": RESOLUTION,
+    "quality": QUALITY,
+    "rotation": ROTATION,
+    "hflip": FLIP,
+    "vflip": FLIP,
+}
+
 SETTINGS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "resolution": RESOLUTION,
-        "quality": QUALITY,
-        "rotation": ROTATION,
-        "hflip": FLIP,
-        "vflip": FLIP,
+        **STILL_PROPERTIES,
         "timelapse_interval_s": {"type": "number", "minimum": 0, "maximum": 86400},
         "photos_container": CONTAINER,
         "videos_container": CONTAINER,
@@ -49,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "spool_limit_mb": 512,
 }
 
-STILL_FIELDS = ("resolution", "quality", "rotation", "hflip", "vflip")
+STILL_FIELDS = tuple(STILL_PROPERTIES)
 _RESOLUTION = re.compile(r"^([0-9]+)x([0-9]+)$")
 
 

@@ -4,18 +4,20 @@ OpenCV's pip wheel has no H.264 encoder (its `avc1` fourcc silently fails), and
 a system ffmpeg is not on every laptop; imageio-ffmpeg bundles a static ffmpeg
 with libx264 for x86-64 and ARM. Frames are piped raw to it, so memory stays at
 one frame however long the clip. The file appears under its final name only when
-ffmpeg has finished it, so a crash never leaves a half-written MP4 behind.
+ffmpeg has finished it, so a crash never leaves a half-written MP4 behind. A
+finished clip is checked by the same ffmpeg (no OpenCV, whose import alone costs
+30 MB of the module's memory).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from types import TracebackType
 
-import cv2
 import imageio_ffmpeg
-import numpy as np
+from PIL import Image
 
 
 class EncoderError(RuntimeError):
@@ -31,7 +33,7 @@ def _partial(path: Path) -> Path:
 
 
 class H264Writer:
-    """Context manager: `write()` BGR frames of one size; on exit the MP4 is complete at `path`."""
+    """Context manager: `write()` RGB images of one size; on exit the MP4 is complete at `path`."""
 
     def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
         self.path = path
@@ -39,18 +41,20 @@ class H264Writer:
         self.frames = 0
         command = [
             _ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
             "-an", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
             "-movflags", "+faststart", str(_partial(path)),
         ]  # fmt: skip
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def write(self, frame: np.ndarray) -> None:
-        if (frame.shape[1], frame.shape[0]) != self.size:
-            raise EncoderError(f"frame is {frame.shape[1]}x{frame.shape[0]}, the clip is {self.size[0]}x{self.size[1]}")
+    def write(self, frame: Image.Image) -> None:
+        if frame.size != self.size or frame.mode != "RGB":
+            raise EncoderError(
+                f"frame is {frame.mode} {frame.width}x{frame.height}, the clip is RGB {self.size[0]}x{self.size[1]}"
+            )
         assert self._process.stdin is not None
         try:
-            self._process.stdin.write(np.ascontiguousarray(frame).tobytes())
+            self._process.stdin.write(frame.tobytes())
         except BrokenPipeError as e:
             raise EncoderError(self._failure()) from e
         self.frames += 1
@@ -91,12 +95,16 @@ def remux_h264(source: Path, path: Path, fps: int) -> Path:
 
 
 def probe_mp4(path: Path) -> tuple[int, int, int]:
-    """(width, height, frames) of a finished clip, read back with OpenCV: proof the file plays."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise EncoderError(f"{path.name} does not open as a video")
-        size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        return size[0], size[1], int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        capture.release()
+    """(width, height, frames) of a finished clip, read back by ffmpeg: proof the file is a playable MP4.
+
+    The video stream is copied to nowhere (no decoding), so ffmpeg reads every packet of the container
+    and reports the stream's size and the frames it passed on.
+    """
+    command = [_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
+    done = subprocess.run(command, capture_output=True, check=False)
+    report = done.stderr.decode(errors="replace")
+    size = re.search(r"Stream #0:\d+\S*: Video: .*?, (\d+)x(\d+)", report)
+    frames = re.findall(r"frame=\s*(\d+)", report)
+    if done.returncode != 0 or size is None or not frames:
+        raise EncoderError(f"{path.name} does not open as a video: {report[-400:]}")
+    return int(size[1]), int(size[2]), int(frames[-1])

@@ -11,20 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from camera.app import CameraApp
-from camera.config import FLIP, LABEL, QUALITY, RESOLUTION, ROTATION
+from camera.config import LABEL, RESOLUTION, STILL_PROPERTIES
 from edgekit import MethodRegistry
 
 TAKE_PHOTO: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {
-        "resolution": RESOLUTION,
-        "quality": QUALITY,
-        "rotation": ROTATION,
-        "hflip": FLIP,
-        "vflip": FLIP,
-        "label": LABEL,
-    },
+    "properties": {**STILL_PROPERTIES, "label": LABEL},
 }
 
 TAKE_VIDEO: dict[str, Any] = {

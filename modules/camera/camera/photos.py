@@ -35,6 +35,17 @@ class Identity:
     module: str
 
 
+@dataclass(frozen=True)
+class CaptureParts:
+    """What photos and videos share: the open camera, the spool, the uploader, the twin's settings and whose captures."""
+
+    camera: Camera
+    spool: Spool
+    uploader: Uploader
+    settings: Settings
+    identity: Identity
+
+
 def blob_name(device: str, captured_at: datetime, capture_id: str, suffix: str) -> str:
     """`{device}/{yyyy}/{mm}/{dd}/{timestamp}-{id}{suffix}`: one folder per day, names sort in capture order."""
     stamp = captured_at.strftime("%Y%m%dT%H%M%S%fZ")
@@ -76,14 +87,8 @@ def result_of(meta: dict[str, Any], announcement: dict[str, Any] | None) -> dict
 
 
 class Photos:
-    def __init__(
-        self, camera: Camera, spool: Spool, uploader: Uploader, settings: Settings, identity: Identity
-    ) -> None:
-        self.camera = camera
-        self.spool = spool
-        self.uploader = uploader
-        self.settings = settings
-        self.identity = identity
+    def __init__(self, parts: CaptureParts) -> None:
+        self.parts = parts
         self.last_capture: dict[str, Any] | None = None
         self.latest_jpeg: bytes | None = None
         self.refused = 0
@@ -92,15 +97,19 @@ class Photos:
         self, request: dict[str, Any], source: str, correlation_id: str | None = None
     ) -> tuple[int, dict[str, Any]]:
         """Take one photo; (200, result) once uploaded, (202, result) while it waits in the spool."""
-        still = still_settings(self.settings.values, request)
-        if not self.spool.has_room():
+        still = still_settings(self.parts.settings.values, request)
+        if not self.parts.spool.has_room():
             self.refused += 1
-            raise MethodError(507, f"spool full ({self.spool.depth} captures waiting for upload); photo not taken")
-        meta = new_capture(self.identity, "photo", self.settings["photos_container"], ".jpg", request.get("label"))
+            raise MethodError(
+                507, f"spool full ({self.parts.spool.depth} captures waiting for upload); photo not taken"
+            )
+        meta = new_capture(
+            self.parts.identity, "photo", self.parts.settings["photos_container"], ".jpg", request.get("label")
+        )
         try:
-            captured = await asyncio.to_thread(self.camera.capture_still, still)
+            captured = await asyncio.to_thread(self.parts.camera.capture_still, still)
         except CameraError as e:
-            await asyncio.to_thread(self.camera.close)  # reopen on the next capture
+            await asyncio.to_thread(self.parts.camera.close)  # reopen on the next capture
             raise MethodError(503, f"camera unavailable: {e}") from e
         meta |= {
             "content_type": "image/jpeg",
@@ -113,13 +122,13 @@ class Photos:
             "source": source,
         }
         try:
-            entry = await asyncio.to_thread(self.spool.add, meta["id"], captured.jpeg, ".jpg", meta)
+            entry = await asyncio.to_thread(self.parts.spool.add, meta["id"], captured.jpeg, ".jpg", meta)
         except SpoolFull as e:
             self.refused += 1
             raise MethodError(507, f"{e}; photo not taken") from e
         self.latest_jpeg = captured.jpeg
         self.last_capture = {name: meta[name] for name in ("blob", "container", "captured_at", "source", "sha256")}
-        self.uploader.wake()
-        wait_s = UPLOAD_WAIT_S if self.uploader.healthy else 0.0
-        announcement = await self.uploader.uploaded_announcement(entry.id, wait_s)
+        self.parts.uploader.wake()
+        wait_s = UPLOAD_WAIT_S if self.parts.uploader.healthy else 0.0
+        announcement = await self.parts.uploader.uploaded_announcement(entry.id, wait_s)
         return (202 if announcement is None else 200), result_of(meta, announcement)

@@ -14,8 +14,8 @@ from edgekit import BackendRegistry
 DEFAULT_BACKEND = "synthetic"
 
 cameras: BackendRegistry[Camera] = BackendRegistry("camera")
-cameras.register("synthetic", "camera.backends.synthetic:SyntheticCamera", needs="opencv-python-headless")
-cameras.register("files", "camera.backends.files:FilesCamera", needs="opencv-python-headless")
+cameras.register("synthetic", "camera.backends.synthetic:SyntheticCamera", needs="pillow")
+cameras.register("files", "camera.backends.files:FilesCamera", needs="pillow")
 cameras.register("opencv", "camera.backends.opencv:OpenCVCamera", needs="opencv-python-headless")
 cameras.register(
     "picamera2", "camera.backends.picamera2:Picamera2Camera", needs="apt python3-picamera2 (Raspberry Pi OS)"

@@ -18,13 +18,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from camera.backends.base import Camera, ClipSettings
+from camera.backends.base import ClipSettings
 from camera.config import parse_resolution
 from camera.encoder import probe_mp4
-from camera.photos import Identity, new_capture, result_of
-from camera.spool import Spool
-from camera.uploader import Uploader
-from edgekit import MethodError, Settings
+from camera.photos import CaptureParts, new_capture, result_of
+from edgekit import MethodError
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +41,8 @@ def _sha256_of(path: Path) -> str:
 
 
 class Videos:
-    def __init__(
-        self, camera: Camera, spool: Spool, uploader: Uploader, settings: Settings, identity: Identity
-    ) -> None:
-        self.camera = camera
-        self.spool = spool
-        self.uploader = uploader
-        self.settings = settings
-        self.identity = identity
+    def __init__(self, parts: CaptureParts) -> None:
+        self.parts = parts
         self.jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._recording: asyncio.Task[bool] | None = None
 
@@ -58,9 +50,13 @@ class Videos:
         clip = self._clip(request)
         if self._recording is not None and not self._recording.done():
             raise MethodError(409, "a clip is already being recorded; try again when it is announced on videos")
-        if not self.spool.has_room():
-            raise MethodError(507, f"spool full ({self.spool.depth} captures waiting for upload); clip not recorded")
-        meta = new_capture(self.identity, "video", self.settings["videos_container"], ".mp4", request.get("label"))
+        if not self.parts.spool.has_room():
+            raise MethodError(
+                507, f"spool full ({self.parts.spool.depth} captures waiting for upload); clip not recorded"
+            )
+        meta = new_capture(
+            self.parts.identity, "video", self.parts.settings["videos_container"], ".mp4", request.get("label")
+        )
         meta |= {
             "content_type": "video/mp4",
             "source": "method",
@@ -78,20 +74,20 @@ class Videos:
         done, _ = await asyncio.wait({task}, timeout=SYNC_BUDGET_S)
         if not done or not task.result():
             return 202, accepted | {"status": self.jobs[meta["id"]]["status"]}
-        wait_s = max(0.0, deadline - loop.time()) if self.uploader.healthy else 0.0
-        announcement = await self.uploader.uploaded_announcement(meta["id"], wait_s)
+        wait_s = max(0.0, deadline - loop.time()) if self.parts.uploader.healthy else 0.0
+        announcement = await self.parts.uploader.uploaded_announcement(meta["id"], wait_s)
         if announcement is None:
             return 202, accepted | {"status": self.jobs[meta["id"]]["status"]}
         return 200, result_of(meta, announcement) | {"job_id": meta["id"], "frames": meta["frames"]}
 
     def _clip(self, request: dict[str, Any]) -> ClipSettings:
         field = "resolution" if "resolution" in request else "settings.resolution"
-        width, height = parse_resolution(request.get("resolution", self.settings["resolution"]), field, even=True)
+        width, height = parse_resolution(request.get("resolution", self.parts.settings["resolution"]), field, even=True)
         return ClipSettings(width, height, request.get("fps", DEFAULT_FPS), request["duration_s"])
 
     async def _record(self, meta: dict[str, Any], clip: ClipSettings) -> bool:
         """Record and spool in one thread; True once the clip is safe in the spool."""
-        self.uploader.on_uploaded(
+        self.parts.uploader.on_uploaded(
             meta["id"], lambda a: self._track(meta["id"], {"status": "uploaded", "url": a["url"]})
         )
         try:
@@ -101,16 +97,16 @@ class Videos:
             self._track(meta["id"], {"status": "failed", "error": f"{type(e).__name__}: {e}"})
             return False
         self._track(meta["id"], {"status": "spooled"})
-        self.uploader.wake()
+        self.parts.uploader.wake()
         return True
 
     def _record_and_spool(self, meta: dict[str, Any], clip: ClipSettings) -> None:
-        path = self.spool.scratch_dir / f"{meta['id']}.mp4"
-        self.camera.record(path, clip)
+        path = self.parts.spool.scratch_dir / f"{meta['id']}.mp4"
+        self.parts.camera.record(path, clip)
         width, height, frames = probe_mp4(path)
         meta |= {"sha256": _sha256_of(path), "bytes": path.stat().st_size, "width": width, "height": height}
         meta["frames"] = frames
-        self.spool.adopt(meta["id"], path, meta)
+        self.parts.spool.adopt(meta["id"], path, meta)
         log.info("clip %s recorded: %dx%d, %d frames", meta["id"], width, height, frames)
 
     def _track(self, job_id: str, update: dict[str, Any]) -> None:

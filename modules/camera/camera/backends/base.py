@@ -1,28 +1,32 @@
 """The `Camera` interface every backend implements, and what they share.
 
-A backend only has to open its device and hand back one BGR frame of a given
-size (`_grab`). Orientation, JPEG encoding and frame-paced H.264 recording are
-done once here, so the synthetic scene, a folder of images, a webcam and the Pi
-camera all produce the same stills. The device stays open between captures
-(on the Pi every mode switch costs time and leaks camera memory), and one lock
-serializes access to it: a still taken during a recording waits for one frame,
-not for the clip.
+A backend only has to open its device and hand back one RGB Pillow image of a
+given size (`_grab`). Orientation, JPEG encoding and frame-paced H.264 recording
+are done once here, so the synthetic scene, a folder of images, a webcam and the
+Pi camera all produce the same stills. Frames are Pillow images, not numpy
+arrays, so the default backends run without numpy and OpenCV (about 30 MB of
+resident memory the module does not need); the backends whose device hands back
+numpy arrays convert them in `camera.backends.arrays`. The device stays open
+between captures (on the Pi every mode switch costs time and leaks camera
+memory), and one lock serializes access to it: a still taken during a recording
+waits for one frame, not for the clip.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
+from PIL import Image
 
 from camera.encoder import H264Writer
 
-_ROTATIONS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+# Pillow turns counter-clockwise; `rotation` is clockwise, as on the Pi camera.
+_ROTATIONS = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
 
 class CameraError(RuntimeError):
@@ -61,31 +65,33 @@ class Still:
     height: int
 
 
-def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+def fit(frame: Image.Image, width: int, height: int) -> Image.Image:
     """`frame` scaled to exactly `width` x `height` (backends whose device has one fixed size use this)."""
-    if frame.shape[1] == width and frame.shape[0] == height:
+    if frame.size == (width, height):
         return frame
-    shrinking = frame.shape[1] > width
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    shrinking = frame.width > width
+    return frame.resize((width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
 
 
-def orient(frame: np.ndarray, settings: StillSettings) -> np.ndarray:
+def orient(frame: Image.Image, settings: StillSettings) -> Image.Image:
     if settings.rotation:
-        frame = cv2.rotate(frame, _ROTATIONS[settings.rotation])
+        frame = frame.transpose(_ROTATIONS[settings.rotation])
     if settings.hflip and settings.vflip:
-        return cv2.flip(frame, -1)
+        return frame.transpose(Image.Transpose.ROTATE_180)
     if settings.hflip:
-        return cv2.flip(frame, 1)
+        return frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     if settings.vflip:
-        return cv2.flip(frame, 0)
+        return frame.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     return frame
 
 
-def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
-    ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise CameraError("JPEG encoding failed")
-    return buffer.tobytes()
+def encode_jpeg(frame: Image.Image, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        frame.save(buffer, "JPEG", quality=quality)
+    except (OSError, ValueError) as e:
+        raise CameraError(f"JPEG encoding failed: {e}") from e
+    return buffer.getvalue()
 
 
 class Camera(ABC):
@@ -105,8 +111,8 @@ class Camera(ABC):
     def _close(self) -> None: ...
 
     @abstractmethod
-    def _grab(self, width: int, height: int) -> np.ndarray:
-        """One BGR uint8 frame of exactly `height` x `width`; called with the lock held and the device open."""
+    def _grab(self, width: int, height: int) -> Image.Image:
+        """One RGB image of exactly `width` x `height`; called with the lock held and the device open."""
 
     # -- the interface the module uses ----------------------------------------
     def open(self) -> None:
@@ -119,14 +125,14 @@ class Camera(ABC):
                 self._open_now = False
                 self._close()
 
-    def frame(self, width: int, height: int) -> np.ndarray:
+    def frame(self, width: int, height: int) -> Image.Image:
         with self._lock:
             self._ensure_open()
             return self._grab(width, height)
 
     def capture_still(self, settings: StillSettings) -> Still:
         frame = orient(self.frame(*settings.sensor_size), settings)
-        return Still(encode_jpeg(frame, settings.quality), frame.shape[1], frame.shape[0])
+        return Still(encode_jpeg(frame, settings.quality), frame.width, frame.height)
 
     def record(self, path: Path, clip: ClipSettings) -> Path:
         """Record `clip` as H.264 in MP4 at `path`, pacing frames in real time; returns `path`."""

@@ -1,16 +1,15 @@
 """A camera that cycles through a folder of images.
 
 For demos and tests with real photographs (faces, people) when no camera is
-attached: each capture returns the next image in name order, scaled to the
-requested size, and wraps around at the end.
+attached: each capture returns the next image in name order, turned upright as
+its EXIF orientation says, scaled to the requested size, and wraps around at the end.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
+from PIL import Image, ImageOps
 
 from camera.backends.base import Camera, CameraError, fit
 
@@ -37,10 +36,12 @@ class FilesCamera(Camera):
     def _close(self) -> None:
         self._images = []
 
-    def _grab(self, width: int, height: int) -> np.ndarray:
+    def _grab(self, width: int, height: int) -> Image.Image:
         path = self._images[self._next % len(self._images)]
         self._next += 1
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise CameraError(f"files camera: cannot read {path}")
+        try:
+            with Image.open(path) as image:
+                frame = ImageOps.exif_transpose(image).convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            raise CameraError(f"files camera: cannot read {path}: {e}") from e
         return fit(frame, width, height)

@@ -8,8 +8,9 @@ starts again from the beginning when it ends, so it can stand in for a camera.
 from __future__ import annotations
 
 import cv2
-import numpy as np
+from PIL import Image
 
+from camera.backends.arrays import image_from_bgr
 from camera.backends.base import Camera, CameraError, fit
 
 
@@ -37,7 +38,7 @@ class OpenCVCamera(Camera):
             self._capture.release()
             self._capture = None
 
-    def _grab(self, width: int, height: int) -> np.ndarray:
+    def _grab(self, width: int, height: int) -> Image.Image:
         assert self._capture is not None
         ok, frame = self._capture.read()
         if not ok:  # a file at its end starts over; a live device that fails twice is an error
@@ -45,4 +46,4 @@ class OpenCVCamera(Camera):
             ok, frame = self._capture.read()
         if not ok or frame is None:
             raise CameraError(f"opencv camera: no frame from {self.source!r}")
-        return fit(frame, width, height)
+        return fit(image_from_bgr(frame), width, height)

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import picamera
+from PIL import Image
 
+from camera.backends.arrays import image_from_bgr
 from camera.backends.base import Camera, ClipSettings
 from camera.encoder import remux_h264
 
@@ -41,10 +43,10 @@ class PicameraCamera(Camera):
             self._camera.close()
             self._camera = None
 
-    def _grab(self, width: int, height: int) -> np.ndarray:
+    def _grab(self, width: int, height: int) -> Image.Image:
         buffer = np.empty((_round_up(height, 16), _round_up(width, 32), 3), dtype=np.uint8)
         self._camera.capture(buffer, format="bgr", use_video_port=True, resize=(width, height))
-        return buffer[:height, :width]
+        return image_from_bgr(buffer[:height, :width])
 
     def record(self, path: Path, clip: ClipSettings) -> Path:
         with tempfile.TemporaryDirectory(dir=path.parent) as scratch:

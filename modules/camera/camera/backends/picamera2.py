@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from picamera2 import Picamera2
 from picamera2.encoders import H264Encoder
 from picamera2.outputs import FileOutput
+from PIL import Image
 
+from camera.backends.arrays import image_from_bgr
 from camera.backends.base import Camera, ClipSettings, fit
 from camera.encoder import remux_h264
 
@@ -35,7 +36,7 @@ class Picamera2Camera(Camera):
 
     def _open(self) -> None:
         camera = Picamera2()
-        # RGB888 is laid out B, G, R in memory: the order OpenCV expects.
+        # RGB888 is laid out B, G, R in memory (what the hardware encoder takes too); `image_from_bgr` reorders.
         camera.configure(camera.create_video_configuration(main={"size": self.size, "format": "RGB888"}))
         camera.start()
         self._camera = camera
@@ -46,8 +47,8 @@ class Picamera2Camera(Camera):
             self._camera.close()
             self._camera = None
 
-    def _grab(self, width: int, height: int) -> np.ndarray:
-        return fit(self._camera.capture_array("main")[:, :, :3], width, height)
+    def _grab(self, width: int, height: int) -> Image.Image:
+        return fit(image_from_bgr(self._camera.capture_array("main")), width, height)
 
     def record(self, path: Path, clip: ClipSettings) -> Path:
         """Hardware H.264 of the main stream; stills can still be taken while it records."""
