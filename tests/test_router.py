@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from central.hub.delivery import backoff_delays
 from central.hub.message import Message
-from central.hub.router import Router, RouterClosedError, backoff_delays
+from central.hub.router import Router, RouterClosedError
 from central.hub.store import MessageStore
 from central.routing import RouteTable
 

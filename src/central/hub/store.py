@@ -1,6 +1,7 @@
 """Durable message store: per-endpoint, per-priority queues and the upstream log, in SQLite (WAL).
 
-Domain verbs: `append` (one transaction for a whole group of accepted messages: the group commit),
+Domain verbs: `prepare` (number a message's queue entries), `append` (one transaction for a whole
+group of prepared messages and delivery acks: the group commit),
 `read` (the head of an endpoint's queue, highest priority first, oldest first within a priority),
 `ack` (delivered), `purge_expired` (TTL), `upstream` (the local stand-in for IoT Hub) and `depths`.
 Nothing here loads a whole queue: reads are bounded, so a backlog lives on disk, not in memory.
@@ -13,6 +14,7 @@ queue behind an fsync.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -66,6 +68,15 @@ class QueuedMessage:
         return (self.priority, self.seq)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A message with its queue entries numbered and its upstream log entries, ready for `append`."""
+
+    message: Message
+    queued: tuple[QueuedMessage, ...]
+    upstream: tuple[tuple[str, float], ...]  # (route, expires_at)
+
+
 class MessageStore:
     def __init__(self, path: Path | str, *, upstream_cap: int = UPSTREAM_LOG_CAP) -> None:
         self.path = Path(path)
@@ -76,8 +87,13 @@ class MessageStore:
             self._writer = self._connect()
             self._writer.executescript(SCHEMA)
             self._reader = self._connect()
+            (last,) = self._writer.execute(
+                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM route_queue), 0),"
+                " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'route_queue'), 0))"
+            ).fetchone()
         except sqlite3.Error as e:
             raise StoreError(f"cannot open message store {self.path}: {e}") from e
+        self._seqs = itertools.count(last + 1)  # next() is atomic: callers may be on any thread
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -90,26 +106,32 @@ class MessageStore:
             self._reader.close()
             self._writer.close()
 
-    def append(
-        self, batch: Iterable[tuple[Message, Sequence[Match]]], acks: Mapping[str, Sequence[int]] | None = None
-    ) -> dict[str, int]:
-        """Store every message for each of its matched endpoints, all in one transaction.
+    def prepare(self, message: Message, matches: Sequence[Match]) -> Prepared:
+        """Number `message`'s queue entries (sequence numbers are the store's, handed out in order)
+        so the router can start delivering before `append` has made them durable."""
+        queued, upstream = [], []
+        for m in matches:
+            expires_at = message.enqueued_at + m.ttl_s
+            if m.endpoint == UPSTREAM_ENDPOINT:
+                upstream.append((m.route, expires_at))
+            else:
+                queued.append(QueuedMessage(next(self._seqs), m.endpoint, m.priority, m.route, expires_at, message))
+        return Prepared(message, tuple(queued), tuple(upstream))
+
+    def append(self, batch: Iterable[Prepared], acks: Mapping[str, Sequence[int]] | None = None) -> dict[str, int]:
+        """Store prepared messages (queue entries and upstream log), all in one transaction.
 
         `acks` (endpoint: seqs delivered) are applied in the same transaction, so the router's group
         commit serves deliveries too; returns how many of those were still queued, per endpoint.
         """
         queued, upstream = [], []
-        for message, matches in batch:
-            data = message.to_bytes()
-            for m in matches:
-                expires_at = message.enqueued_at + m.ttl_s
-                if m.endpoint == UPSTREAM_ENDPOINT:
-                    upstream.append((m.route, expires_at, data))
-                else:
-                    queued.append((m.endpoint, m.priority, m.route, expires_at, data))
+        for prepared in batch:
+            data = prepared.message.to_bytes()
+            queued += [(q.seq, q.endpoint, q.priority, q.route, q.expires_at, data) for q in prepared.queued]
+            upstream += [(route, expires_at, data) for route, expires_at in prepared.upstream]
         with self._transaction(durable=bool(queued or upstream)) as db:
             db.executemany(
-                "INSERT INTO route_queue (endpoint, priority, route, expires_at, data) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO route_queue (seq, endpoint, priority, route, expires_at, data) VALUES (?, ?, ?, ?, ?, ?)",
                 queued,
             )
             db.executemany("INSERT INTO upstream_log (route, expires_at, data) VALUES (?, ?, ?)", upstream)
