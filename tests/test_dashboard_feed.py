@@ -29,7 +29,7 @@ class Log:
         self.read = self.store.upstream
 
     def add(self, message: Message) -> None:
-        self.store.append([(message, [Match("to-cloud", UPSTREAM_ENDPOINT, 0, 86400)])])
+        self.store.append([self.store.prepare(message, [Match("to-cloud", UPSTREAM_ENDPOINT, 0, 86400)])])
 
 
 @pytest.fixture
