@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from azure.iot.device import Message
 from azure.storage.blob import BlobServiceClient
 
 from tests.fixtures.camera_module import CameraEdge
+from tests.fixtures.module_process import wait_for
 from tests.fixtures.network import free_port
 
 pytestmark = pytest.mark.slow
@@ -137,10 +137,7 @@ def test_a_restart_with_a_full_spool_uploads_the_rest(camera_edge: CameraEdge) -
 
     announced = camera_edge.wait_for_announcements(5, timeout_s=60)
     assert [a["blob"] for a in announced] == [r["blob"] for r in results]
-    deadline = time.monotonic() + 10
-    while list(camera_edge.spool_dir.glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert list(camera_edge.spool_dir.glob("*.json")) == []
+    wait_for(lambda: not list(camera_edge.spool_dir.glob("*.json")), 10, "the spool to empty")
 
 
 def test_a_full_spool_refuses_photos_with_507(camera_edge: CameraEdge) -> None:
@@ -194,16 +191,15 @@ def test_http_api_needs_the_bearer_token(camera_edge: CameraEdge) -> None:
         response = requests.get(base + path, headers={"Authorization": auth} if auth else {}, timeout=20)
         return response.status_code, response.content
 
-    # The module answers methods once its handlers are wired; the HTTP API starts with its tasks a moment later.
-    deadline = time.monotonic() + 10
-    while True:
+    def listening() -> bool:
         try:
             requests.get(base + "/healthz", timeout=2)
-            break
         except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+        return True
+
+    # The module answers methods once its handlers are wired; the HTTP API starts with its tasks a moment later.
+    wait_for(listening, 10, "the HTTP API to listen")
     assert get("/take_photo", None)[0] == 401
     assert get("/take_photo", "Bearer wrong-token-of-same-len")[0] == 401
     assert get("/take_photo", token)[0] == 401  # the scheme is part of the header

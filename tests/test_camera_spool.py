@@ -71,6 +71,22 @@ def test_interrupted_writes_are_cleaned_up_at_start(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [kept.data.name, kept.sidecar.name]
 
 
+def test_an_unreadable_sidecar_is_set_aside_and_the_spool_still_opens(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, limit_bytes=10_000)
+    first = spool.add("first", b"1", ".jpg", meta(1))
+    damaged = spool.add("damaged", b"2", ".jpg", meta(2))
+    last = spool.add("last", b"3", ".jpg", meta(3))
+    damaged.sidecar.write_bytes(b"\x00\x00{not json")
+    (tmp_path / "000000000009-stray.jpg").write_bytes(b"x")
+    (tmp_path / "000000000009-stray.json").write_text("[]")
+
+    reopened = Spool(tmp_path, limit_bytes=10_000)
+
+    assert [e.id for e in reopened.pending()] == [first.id, last.id]
+    assert reopened.rejected == 2 and reopened.used_bytes == 2
+    assert (tmp_path / "rejected" / damaged.data.name).read_bytes() == b"2"
+
+
 def test_remove_deletes_both_files_and_frees_the_space(tmp_path: Path) -> None:
     spool = Spool(tmp_path, limit_bytes=100)
     entry = spool.add("a", b"1" * 100, ".jpg", meta(1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -42,7 +43,12 @@ def run_uploader(uploader: Uploader, body: Callable[[], Awaitable[None]]) -> Non
         try:
             await body()
         finally:
+            if worker.done():
+                worker.result()  # the loop runs until cancelled: raise what ended it
+                raise AssertionError("the upload loop ended on its own")
             worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
     asyncio.run(main())
 

@@ -7,9 +7,6 @@ import fcntl
 import time
 
 import pytest
-
-pytest.importorskip("sense_emu")
-
 from sense_emu.humidity import HumidityServer
 from sense_emu.lock import EmulatorLock
 from sense_emu.pressure import PressureServer

@@ -86,3 +86,32 @@ def test_a_status_interrupts_a_message_and_comes_back_after_the_next_one() -> No
         assert board.get_pixels() == [BLACK] * 64
 
     asyncio.run(scenario())
+
+
+class FailingBoard(SimulatedBoard):
+    """A matrix whose framebuffer stops answering after `working` frames."""
+
+    def __init__(self, working: int) -> None:
+        super().__init__()
+        self.working = working
+
+    def set_pixels(self, frame: list) -> None:
+        if self.working == 0:
+            raise OSError("framebuffer gone")
+        self.working -= 1
+        super().set_pixels(frame)
+
+
+def test_a_matrix_that_fails_mid_message_is_logged_and_the_display_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    board = FailingBoard(working=3)
+
+    async def scenario() -> None:
+        display = LedDisplay(board)
+        await display.show_message("hello", RED, 0.01)
+        await asyncio.sleep(0.2)
+        board.working = 1
+        await display.show_status("ok")
+        assert board.get_pixels() == status_frame("ok")
+
+    asyncio.run(scenario())
+    assert "scrolling message stopped: the LED matrix failed" in caplog.text

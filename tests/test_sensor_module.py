@@ -166,13 +166,13 @@ def test_sense_emu_backend_reads_the_values_set_through_its_servers(sensor_edge:
     from sense_emu.lock import EmulatorLock
     from sense_emu.pressure import PressureServer
 
+    edge: SensorEdge = sensor_edge({**FAST, "temperature_cpu_factor": 0})  # the hub; `finally` stops the module
     lock = EmulatorLock("sense_emu")
     lock.acquire()  # this test drives the emulator, as its GUI would; the module attaches and reads
     pressure, humidity = PressureServer(simulate_noise=False), HumidityServer(simulate_noise=False)
     try:
         pressure.set_values(995.5, 27.0)
         humidity.set_values(55.0, 27.0)
-        edge: SensorEdge = sensor_edge({**FAST, "temperature_cpu_factor": 0})
         sensor = edge.start_sensor(SENSE_BACKEND="sense-emu")
         assert sensor.reported()["backend"] == "sense-emu"
         _, body, _ = edge.wait_for_messages("telemetry", 2)[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -17,10 +18,11 @@ STILL = Reading(21.0, 40.0, 1013.0, 0.0, 0.0, 90.0, 0.0, 0.0, 1.0, None)
 
 
 class Outbox:
-    def __init__(self, fail_sends: int = 0) -> None:
+    def __init__(self, fail_sends: int = 0, fail_reports: int = 0) -> None:
         self.sent: list[tuple[str, Any]] = []
         self.reports: list[dict[str, Any]] = []
         self.fail_sends = fail_sends
+        self.fail_reports = fail_reports
 
     async def send(self, output: str, body: Any) -> None:
         if self.fail_sends:
@@ -29,6 +31,9 @@ class Outbox:
         self.sent.append((output, body))
 
     async def report(self, patch: dict[str, Any]) -> None:
+        if self.fail_reports:
+            self.fail_reports -= 1
+            raise ConnectionError("hub unreachable")
         self.reports.append(patch)
 
     def on(self, output: str) -> list[Any]:
@@ -40,10 +45,15 @@ def settings(**overrides: Any) -> dict[str, Any]:
 
 
 async def run_for(sampler: Sampler, seconds: float) -> None:
+    """Run the loop for `seconds`; it must still be running then (what ended it early is raised)."""
     task = asyncio.create_task(sampler.run())
     await asyncio.sleep(seconds)
+    if task.done():
+        task.result()
+        raise AssertionError("the sampling loop ended on its own")
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def test_telemetry_follows_the_interval_and_samples_in_between() -> None:
@@ -125,6 +135,15 @@ def test_send_failures_do_not_stop_the_loop() -> None:
     asyncio.run(run_for(sampler, 0.4))
     assert sampler.send_failures == 2
     assert box.on("telemetry")[0]["seq"] == 3
+
+
+def test_report_failures_do_not_stop_the_loop() -> None:
+    box = Outbox(fail_reports=1)
+    sampler = Sampler(FlakyBoard("x.."), box.send, box.report)
+    sampler.configure(settings(telemetry_interval_s=0.05, sample_interval_s=0.05))
+    asyncio.run(run_for(sampler, 0.3))
+    assert [r["sensor_ok"] for r in box.reports] == [True]  # the failing report is lost, the recovery is not
+    assert len(box.on("telemetry")) >= 3
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from vision.analyzers import create_analyzer
-from vision.analyzers.base import AnalyzerConfig, BreakerRules, RetryRules
+from vision.analyzers.base import Analyzer, AnalyzerConfig, BreakerRules, RetryRules
 from vision.analyzers.hybrid import CircuitBreaker, HybridAnalyzer
 from vision.errors import AnalysisError
-from vision.result import PhotoRef
+from vision.result import Findings, PhotoRef
 
 from tests.fixtures.camera_photos import astronaut_jpeg
 from tests.fixtures.fake_vision import FakeVision, error
@@ -111,6 +111,36 @@ def test_breaker_opens_after_failures_doubles_cool_down_and_allows_one_trial() -
     assert breaker.allow()
     breaker.success()
     assert breaker.state == "closed" and breaker.allow()
+
+
+class BrokenOnce(Analyzer):
+    """A cloud analyser whose first call hits a bug (an exception that is not an `AnalysisError`)."""
+
+    name = "azure"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def analyze(self, data: bytes, photo: PhotoRef) -> Findings:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a bug in the SDK")
+        return Findings("azure", "test", 512, 512)
+
+
+def test_a_bug_during_the_half_open_trial_does_not_leave_the_circuit_stuck() -> None:
+    clock = Clock()
+    cloud = BrokenOnce()
+    config = AnalyzerConfig(endpoint="http://127.0.0.1:9", key="k", breaker=BreakerRules(1, 10, 10))
+    analyzer = HybridAnalyzer(config, cloud=cloud)
+    analyzer.breaker = CircuitBreaker(config.breaker, clock)
+    analyzer.breaker.failure()  # open
+    clock.now += 10  # half-open: the next photo is the trial
+    with pytest.raises(RuntimeError):
+        analyzer.analyze(ASTRONAUT, PhotoRef())
+    clock.now += 20
+    assert analyzer.analyze(ASTRONAUT, PhotoRef()).fallback is None
+    assert cloud.calls == 2
 
 
 def test_hybrid_refuses_a_cloud_that_is_not_one() -> None:

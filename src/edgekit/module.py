@@ -50,6 +50,7 @@ class EdgeModule:
         self._status: list[StatusProvider] = []
         self._client: IoTHubModuleClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners_ran = False  # listeners also run once at start, when nothing has changed yet
 
     # -- wiring (decorators) --------------------------------------------------
     def method(self, name: str, schema: dict[str, Any] | None = None) -> Callable[[MethodHandler], MethodHandler]:
@@ -198,5 +199,3 @@ class EdgeModule:
         for provider in self._status:
             reported.update(provider())
         await self.report(reported)
-
-    _listeners_ran = False

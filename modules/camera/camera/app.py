@@ -27,6 +27,7 @@ from camera.spool import Spool
 from camera.uploader import Uploader, open_storage
 from camera.video import Videos
 from edgekit import EdgeModule, MethodError
+from edgekit.validation import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,8 @@ class CameraApp:
         label = _label_of(message)
         try:
             status, result = await self.photos.take({"label": label} if label else {}, "trigger", message.message_id)
-        except MethodError as e:
-            log.warning("trigger photo not taken: %s", e.message)
+        except (MethodError, InvalidInput) as e:  # spool full, camera down, or a twin resolution out of range
+            log.warning("trigger photo not taken: %s", e)
             return
         log.info("trigger photo %s (%d)", result["blob"], status)
 
@@ -124,8 +125,10 @@ class CameraApp:
                 continue  # the interval changed: start counting again
             try:
                 await self.photos.take({}, "timelapse")
-            except MethodError as e:
-                log.warning("timelapse photo not taken: %s", e.message)
+            except (MethodError, InvalidInput) as e:
+                log.warning("timelapse photo not taken: %s", e)
+            except Exception:  # e.g. a full disk under the spool: the next interval tries again, the module stays up
+                log.exception("timelapse photo failed")
 
     def close(self) -> None:
         self.parts.camera.close()

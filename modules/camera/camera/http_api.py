@@ -77,7 +77,11 @@ def create_app(app: CameraApp, methods: MethodRegistry, loop: asyncio.AbstractEv
         if isinstance(payload, tuple):
             return jsonify(error=payload[1], field=payload[0]), 400
         future = asyncio.run_coroutine_threadsafe(methods.dispatch(method, payload), loop)
-        status, body = future.result(REQUEST_TIMEOUT_S)
+        try:
+            status, body = future.result(REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            future.cancel()  # nobody waits for the answer any more
+            return jsonify(error=f"{method} did not answer within {REQUEST_TIMEOUT_S:.0f} s"), 504
         return jsonify(body), status
 
     @web.get("/take_photo")
@@ -130,4 +134,5 @@ class HttpApi:
             await asyncio.Event().wait()
         finally:
             await asyncio.to_thread(server.shutdown)
+            server.server_close()
             thread.join()

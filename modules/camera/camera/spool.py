@@ -10,7 +10,8 @@ Rules (the whole contract of this file):
   (space was checked when it started) is always kept, even if it takes the spool past the limit.
 - An entry leaves the spool through `remove`, after its upload and announcement, or through `set_aside`
   when storage refuses it for good (its data is gone, or the service answers a permanent 4xx): it is moved
-  to `rejected/` with the reason, so one bad entry cannot hold back every capture behind it.
+  to `rejected/` with the reason, so one bad entry cannot hold back every capture behind it. An entry whose
+  sidecar cannot be read at start goes to `rejected/` too, rather than keeping the module from starting.
 """
 
 from __future__ import annotations
@@ -173,10 +174,29 @@ class Spool:
                     log.warning("spool: %s has no sidecar (interrupted capture); deleting it", path.name)
                     path.unlink()
                     continue
-                seq, _, entry_id = stem.partition("-")
-                meta = json.loads(path.with_name(f"{stem}.json").read_text())
-                entries.append(SpoolEntry(int(seq), entry_id, path, meta, path.stat().st_size))
-        for stem in sidecars - {e.data.name.split(".")[0] for e in entries}:
+                sidecars.discard(stem)
+                entry = self._load(stem, path)
+                if entry is not None:
+                    entries.append(entry)
+        for stem in sidecars:
             log.warning("spool: sidecar %s.json without data; deleting it", stem)
             (self.directory / f"{stem}.json").unlink()
         return entries
+
+    def _load(self, stem: str, data: Path) -> SpoolEntry | None:
+        """One entry left by an earlier run. One whose sidecar cannot be read (a damaged SD card, a stray file)
+        is moved to `rejected/`: raising here would stop every start of the module, and with it every upload."""
+        sidecar = data.with_name(f"{stem}.json")
+        seq, _, entry_id = stem.partition("-")
+        try:
+            meta = json.loads(sidecar.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("the sidecar is not a JSON object")
+            return SpoolEntry(int(seq), entry_id, data, meta, data.stat().st_size)
+        except (OSError, ValueError) as e:
+            log.error("spool: %s cannot be read (%s); moved to rejected/", sidecar.name, e)
+            rejected = self.directory / "rejected"
+            rejected.mkdir(exist_ok=True)
+            data.replace(rejected / data.name)
+            sidecar.replace(rejected / sidecar.name)
+            return None

@@ -86,6 +86,10 @@ class Uploader:
         """Call `callback(announcement)` when `entry_id` has been uploaded and announced."""
         self._callbacks[entry_id] = callback
 
+    def forget(self, entry_id: str) -> None:
+        """Drop the callback of an entry that never reached the spool, so failed captures do not pile up here."""
+        self._callbacks.pop(entry_id, None)
+
     async def uploaded_announcement(self, entry_id: str, timeout_s: float) -> dict[str, Any] | None:
         """The announcement of `entry_id` once it is uploaded; None after `timeout_s` or as soon as an upload fails."""
         if entry_id in self._recent:
@@ -114,7 +118,7 @@ class Uploader:
                 await self._deliver(entries[0])
             except Exception as e:
                 if _permanent(e):
-                    self._set_aside(entries[0], e)
+                    await self._set_aside(entries[0], e)
                     continue
                 attempt += 1
                 self._note_failure(entries[0], e)
@@ -130,7 +134,7 @@ class Uploader:
             entry.meta, url=read_sas_url(self.storage, entry.meta["container"], entry.meta["blob"], SAS_MINUTES)
         )
         await self.announce(entry.meta["output"], announcement)
-        self.spool.remove(entry)
+        await asyncio.to_thread(self.spool.remove, entry)
         self.uploaded += 1
         self._recent[entry.id] = announcement
         if len(self._recent) > RECENT:
@@ -160,9 +164,9 @@ class Uploader:
                 content_settings=ContentSettings(content_type=entry.meta["content_type"]),
             )
 
-    def _set_aside(self, entry: SpoolEntry, error: Exception) -> None:
+    async def _set_aside(self, entry: SpoolEntry, error: Exception) -> None:
         log.error("storage can never take %s (%s); moved to the spool's rejected/", entry.data.name, error)
-        self.spool.set_aside(entry, f"{type(error).__name__}: {error}")
+        await asyncio.to_thread(self.spool.set_aside, entry, f"{type(error).__name__}: {error}")  # it fsyncs
         self._callbacks.pop(entry.id, None)
         waiter = self._waiters.pop(entry.id, None)
         if waiter is not None and not waiter.done():

@@ -94,6 +94,7 @@ class Videos:
             await asyncio.to_thread(self._record_and_spool, meta, clip)
         except Exception as e:
             log.exception("clip %s failed", meta["id"])
+            self.parts.uploader.forget(meta["id"])
             self._track(meta["id"], {"status": "failed", "error": f"{type(e).__name__}: {e}"})
             return False
         self._track(meta["id"], {"status": "spooled"})

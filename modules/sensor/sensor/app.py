@@ -119,7 +119,10 @@ def _wire_joystick(module: EdgeModule, board: SenseBoard, fifo: str) -> None:
             event = await board.next_joystick_event()
             if event.action in module.settings["joystick_actions"]:
                 log.info("joystick %s %s", event.direction, event.action)
-                await module.send_json("joystick", {"direction": event.direction, "action": event.action})
+                try:
+                    await module.send_json("joystick", {"direction": event.direction, "action": event.action})
+                except Exception:  # the hub away: this press is lost, the next one is sent
+                    log.exception("sending joystick %s %s failed", event.direction, event.action)
 
     press = getattr(board, "press", None)
     if fifo and press is None:

@@ -144,10 +144,15 @@ class LedDisplay:
         return len(frames)
 
     async def _play(self, frames: list[Frame], speed_s: float) -> None:
-        for frame in frames:
-            await self._draw(frame)
-            await asyncio.sleep(speed_s)
-        await self._draw(status_frame(self.status) if self.status else [BLACK] * 64)
+        """Runs as a task nobody awaits once it has finished, so a drawing error is logged here; otherwise it
+        shows only as asyncio's "exception was never retrieved", whenever the task happens to be collected."""
+        try:
+            for frame in frames:
+                await self._draw(frame)
+                await asyncio.sleep(speed_s)
+            await self._draw(status_frame(self.status) if self.status else [BLACK] * 64)
+        except Exception:
+            log.exception("scrolling message stopped: the LED matrix failed")
 
     async def close(self) -> None:
         await self._stop_animation()

@@ -112,12 +112,20 @@ class Sampler:
             if not self._failing:
                 self._failing = True
                 log.warning("sensor read failed (%s); retrying every sample", e)
-                await self._report({**self.status(), "last_read_error": str(e)})
+                await self._report_state({**self.status(), "last_read_error": str(e)})
             else:
                 log.debug("sensor read failed again (%s), %d failures so far", e, self.read_failures)
             return None
         if self._failing:
             self._failing = False
             log.info("sensor reads recovered after %d failures in total", self.read_failures)
-            await self._report(self.status())
+            await self._report_state(self.status())
         return reading
+
+    async def _report_state(self, patch: dict[str, Any]) -> None:
+        """Report, and on failure log and go on: a hub that is away must not end sampling (the next
+        settings report carries the same status)."""
+        try:
+            await self._report(patch)
+        except Exception:
+            log.exception("reporting the sensor state failed")

@@ -83,7 +83,8 @@ def build_module(environ: dict[str, str] | None = None) -> EdgeModule:
     async def apply_settings(values: dict[str, Any], changed: dict[str, Any]) -> None:
         async with busy:
             await asyncio.to_thread(pipeline.configure, values)
-        await module.report(pipeline.reported())
+            state = await asyncio.to_thread(pipeline.reported)
+        await module.report(state)
 
     @module.input("photos")
     async def on_photo(message: Message) -> None:
@@ -102,13 +103,20 @@ def build_module(environ: dict[str, str] | None = None) -> EdgeModule:
 
     @module.task
     async def report_state() -> None:
-        """Counts change with every photo; report them at most every few seconds, and only when changed."""
+        """Counts change with every photo; report them at most every few seconds, and only when changed.
+
+        The state is read in a thread (it counts cache rows in SQLite, behind the lock a running analysis may
+        hold), and a failed report is tried again next round instead of ending the module.
+        """
         last: dict[str, Any] | None = None
         while not module.stopping.is_set():
-            state = pipeline.reported()
+            state = await asyncio.to_thread(pipeline.reported)
             if state != last:
-                await module.report(state)
-                last = state
+                try:
+                    await module.report(state)
+                    last = state
+                except Exception:
+                    log.exception("reporting the vision state failed; trying again in %.0f s", REPORT_INTERVAL_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(module.stopping.wait(), REPORT_INTERVAL_S)
         async with busy:  # after the photo in flight, if any

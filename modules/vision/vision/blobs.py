@@ -55,8 +55,14 @@ class BlobReader:
         raise AnalysisError("NoBlob", "the message names neither a blob nor a url", kind="input", field="blob")
 
     def read(self, photo: PhotoRef, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-        client = self._client(photo)
         name = photo.blob or "(url)"
+        # A client from a URL has its own connection pool, closed here; one from the service shares the
+        # service's, and closing it leaves that open.
+        with self._client(photo) as client:
+            return self._download(client, name, max_bytes)
+
+    @staticmethod
+    def _download(client: BlobClient, name: str, max_bytes: int) -> bytes:
         try:
             downloader = client.download_blob(max_concurrency=1)
             if downloader.size > max_bytes:

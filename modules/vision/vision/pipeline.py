@@ -21,7 +21,7 @@ from edgekit import MissingBackendError
 from edgekit.validation import InvalidInput, Schema
 from vision.analyzers import create_analyzer
 from vision.analyzers.base import Analyzer, AnalyzerConfig
-from vision.blobs import BlobReader
+from vision.blobs import BlobReader, redact
 from vision.cache import ResultCache
 from vision.errors import AnalysisError
 from vision.result import PhotoRef, analysis_body, error_body
@@ -149,6 +149,10 @@ class VisionPipeline:
         sha256 = photo.sha256
         try:
             analyzer = self.analyzer(name)
+        except (ValueError, MissingBackendError) as e:  # only here: a ValueError from analysing is a bug, not this
+            error = AnalysisError("BackendUnavailable", str(e), kind="input", field="backend")
+            return self._failed(photo, sha256, name, error, started, analyzed_at)
+        try:
             if sha256 and (hit := self._cached(photo, sha256, name)) is not None:
                 return hit  # a redelivery: not downloaded, not analysed, not billed
             data, sha256 = self._fetch(photo)
@@ -157,12 +161,10 @@ class VisionPipeline:
             findings = analyzer.analyze(data, photo)
         except AnalysisError as e:
             return self._failed(photo, sha256, name, e, started, analyzed_at)
-        except (ValueError, MissingBackendError) as e:
-            error = AnalysisError("BackendUnavailable", str(e), kind="input", field="backend")
-            return self._failed(photo, sha256, name, error, started, analyzed_at)
         except Exception as e:
             log.exception("analysing %s failed", photo.blob)
-            error = AnalysisError("InternalError", f"{type(e).__name__}: {e}", kind="internal")
+            # The text goes upstream in the analysis message: an SDK error may quote the SAS URL.
+            error = AnalysisError("InternalError", redact(f"{type(e).__name__}: {e}"), kind="internal")
             return self._failed(photo, sha256, name, error, started, analyzed_at)
         body = analysis_body(photo, sha256, findings, analyzed_at, (time.perf_counter() - started) * 1000)
         self._count(body)

@@ -91,9 +91,6 @@ class SenseBoard(ABC):
     def get_pixels(self) -> Frame:
         """What the matrix shows now."""
 
-    def clear(self) -> None:
-        self.set_pixels([(0, 0, 0)] * 64)
-
     def close(self) -> None:  # noqa: B027 - backends without resources need nothing here
         """Release threads, files and emulator state."""
 

@@ -94,6 +94,9 @@ class HybridAnalyzer(Analyzer):
                 "%s unavailable (%s); analysing on the device (circuit %s)", self.cloud.name, e.code, self.breaker.state
             )
             return self._fall_back(data, photo, e.code)
+        except Exception:
+            self.breaker.failure()  # a half-open trial must end either way, or the cloud is never tried again
+            raise
         self.breaker.success()
         return findings
 
