@@ -49,3 +49,23 @@ def test_agent_azurite_keeps_data_across_restarts_and_stops_cleanly(tmp_path: Pa
 def test_port_in_use_names_the_port(azurite: AzuriteServer, tmp_path: Path) -> None:
     with pytest.raises(PortInUseError, match=f"port {BLOB_PORT} on {azurite.host}"):
         asyncio.run(Azurite.start(tmp_path / "other", azurite.host))
+
+
+def test_cancelled_start_leaves_no_azurite_behind(tmp_path: Path) -> None:
+    location = tmp_path / "cancelled"
+
+    def started() -> list[psutil.Process]:
+        return [p for p in psutil.Process().children() if str(location) in " ".join(p.cmdline())]
+
+    async def scenario() -> list[psutil.Process]:
+        task = asyncio.create_task(Azurite.start(location, free_loopback(BLOB_PORT)))
+        while not (spawned := started()):
+            assert not task.done(), "Azurite.start ended before its process was seen"
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return spawned
+
+    spawned = asyncio.run(scenario())
+    assert not [p for p in spawned if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

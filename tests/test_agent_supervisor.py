@@ -7,12 +7,13 @@ env value); the restart timing is shrunk so back-off takes tenths of a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,25 @@ def manifest(**modules: dict[str, Any]) -> dict[str, Any]:
     return {"modulesContent": {"$edgeAgent": {"properties.desired": {"modules": modules}}}}
 
 
+SPAWNED: list[int] = []  # per xdist worker process
+
+
+@pytest.fixture(autouse=True)
+def no_module_left_behind() -> Iterator[None]:
+    """A test that fails never reaches its shutdown(); modules run in their own sessions, so end them here."""
+    yield
+    for pid in SPAWNED:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    SPAWNED.clear()
+
+
 def make_launcher(tmp_path: Path, console: io.StringIO | None = None) -> Callable[..., Any]:
     async def launch(name: str, spec: Mapping[str, Any]) -> ModuleProcess:
         argv = [sys.executable, "-c", spec["env"]["SCRIPT"]["value"]]
-        return await ModuleProcess.spawn(name, argv, dict(os.environ), tmp_path / "logs" / f"{name}.log", console)
+        process = await ModuleProcess.spawn(name, argv, dict(os.environ), tmp_path / "logs" / f"{name}.log", console)
+        SPAWNED.append(process.pid)
+        return process
 
     return launch
 
@@ -207,3 +223,16 @@ def test_control_stops_starts_and_restarts_one_module(tmp_path: Path) -> None:
         await sup.shutdown()
 
     asyncio.run(scenario())
+
+
+def test_output_line_over_the_limit_is_dropped_and_the_copy_goes_on(tmp_path: Path) -> None:
+    script = "print('x' * 300_000)\nprint('after', flush=True)"  # more than a pipe holds: it blocks unless read
+
+    async def scenario() -> int:
+        launch = make_launcher(tmp_path)
+        process = await launch("long", module(script))
+        return await asyncio.wait_for(process.wait(), 30)
+
+    assert asyncio.run(scenario()) == 0
+    log = (tmp_path / "logs" / "long.log").read_text()
+    assert "longer than 65536 bytes; it was dropped" in log and log.endswith("after\n")

@@ -110,6 +110,13 @@ def test_missing_platform_is_named(solution: Path, capsys: pytest.CaptureFixture
     assert "modules/sensor/module.json: image.tag.platforms has no arm64v8 Dockerfile" in err
 
 
+def test_module_json_that_is_not_json_is_named(solution: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (solution / "modules" / "sensor" / "module.json").write_text('{"image": ')
+
+    assert main(["build", "--dry-run", "-P", "amd64"]) == 2
+    assert "modules/sensor/module.json: line 1 column 11: not valid JSON" in capsys.readouterr().err
+
+
 def test_missing_dockerfile_is_named(solution: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (solution / "modules" / "camera" / "Dockerfile.amd64").unlink()
 

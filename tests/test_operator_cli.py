@@ -16,6 +16,7 @@ from central.commands.status import rows
 from central.commands.up import load_manifest
 from central.edge_locator import AlreadyRunningError, EdgeInfo, read_edge_info, single_instance, write_edge_info
 from central.validate import validate_document
+from tests.fixtures.edge import solution_manifest
 
 
 @pytest.mark.parametrize(
@@ -108,3 +109,21 @@ def test_up_expands_the_template_with_env_example_when_there_is_no_env(
     camera = manifest["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["camera"]
     assert camera["settings"]["image"] == "localhost:5000/camera:0.1.0-amd64"
     assert json.loads((tmp_path / "config" / "deployment.amd64.json").read_text()) == manifest
+
+
+def test_up_refuses_a_template_given_as_the_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = Path(__file__).resolve().parents[1] / "deployment.template.json"
+    assert main(["up", "--manifest", str(template), "--state-dir", str(tmp_path)]) == 2
+    assert "a deployment template, not a manifest; expand it with central genconfig" in capsys.readouterr().err
+    assert not (tmp_path / "edge.json").exists()
+
+
+def test_up_refuses_a_bind_address_that_is_not_loopback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(solution_manifest({})))
+    args = ["up", "--manifest", str(path), "--state-dir", str(tmp_path), "--settings", str(tmp_path / "none.toml")]
+    assert main([*args, "--bind", "192.0.2.1"]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "central up: --bind '192.0.2.1' is not a loopback address; use 127.0.0.1 or another 127.x.y.z"
+    )

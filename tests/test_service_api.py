@@ -24,12 +24,13 @@ from azure.iot.hub import IoTHubRegistryManager
 from azure.iot.hub.models import CloudToDeviceMethod, Twin, TwinProperties
 from msrest.exceptions import HttpOperationError
 
+from central.edge_locator import owner_connection_string
 from central.hub.app import Hub
 from central.hub.auth import build_token, new_key
 from central.hub.certs import CertPaths
 from central.hub.message import Message
 from central.hub.server import server_tls_context
-from central.service_api import SERVICE_PORT, Identity, ServiceApi, owner_connection_string, position_since
+from central.service_api import SERVICE_PORT, Identity, ServiceApi, position_since
 from tests.agent_modules import terminate
 from tests.fixtures.network import free_loopback
 
@@ -75,17 +76,21 @@ class ServiceUnderTest:
             cwd=REPO,
             env={**os.environ, **self.hub.module_env("alpha")},
         )
-        deadline = time.monotonic() + 30
-        while "alpha" not in self.hub.connected_modules():
-            assert time.monotonic() < deadline and self.module.poll() is None, "echo module did not connect"
-            time.sleep(0.1)
+        try:
+            deadline = time.monotonic() + 30
+            while "alpha" not in self.hub.connected_modules():
+                assert time.monotonic() < deadline and self.module.poll() is None, "echo module did not connect"
+                time.sleep(0.1)
+        except BaseException:  # the fixture never gets to close() what is already running
+            self.close()
+            raise
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
 
     def manager(self, connection_string: str | None = None) -> IoTHubRegistryManager:
         manager = IoTHubRegistryManager.from_connection_string(
-            connection_string or owner_connection_string(self.identity)
+            connection_string or owner_connection_string(self.identity.host_name, self.identity.owner_key)
         )
         manager.protocol.config.connection.verify = self.ca
         return manager
@@ -203,6 +208,7 @@ def test_upstream_long_poll_returns_when_a_message_arrives(service: ServiceUnder
     assert (message["module"], message["body"], page["next"]) == ("alpha", {"t": 20.5}, message["sequence"])
     assert service.get("/local/upstream", after=page["next"]).json()["messages"] == []
     assert service.get("/local/upstream", after="x").status_code == 400
+    assert service.get("/local/upstream", wait="nan").status_code == 400
 
 
 @pytest.mark.parametrize("sequences", [[1, 2, 3, 4, 5, 6, 7], [3, 9, 10, 40, 41, 300], [5], []])

@@ -193,6 +193,19 @@ def test_sigint_stops_every_process_and_keeps_state(edge: LocalEdge) -> None:
     assert down.returncode == 1 and "central up" in down.stderr
 
 
+def test_ctrl_c_while_modules_are_connecting_stops_without_waiting_for_them(tmp_path: Path) -> None:
+    local = echo_edge(tmp_path)
+    never_connects = 'FROM python:3.11-slim\nCMD ["python", "-c", "import time; time.sleep(600)"]\n'
+    (tmp_path / "modules" / "echo" / "Dockerfile.amd64").write_text(never_connects)
+    local.start(manifest(alpha=echo_module(1)), until="waiting for alpha to connect")
+    assert local.proc is not None
+    pids = local.descendants()
+    local.proc.send_signal(signal.SIGINT)
+    assert local.proc.wait(30) == 0  # not after the minute `central up` waits for modules to connect
+    assert any("stopped while starting" in line for line in local.lines)
+    local.stop(pids)
+
+
 def test_skipped_module_runs_by_hand_from_its_env_file(tmp_path: Path) -> None:
     local = echo_edge(tmp_path)
     local.start(manifest(alpha=echo_module(1), beta=echo_module(2, GREETING="hi")), "--skip", "beta")

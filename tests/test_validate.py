@@ -64,6 +64,13 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     assert run_validate(tmp_path / "nothing.json") == 2
 
 
+def test_file_that_is_not_utf8_exits_2_saying_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"a": "caf\u00e9"}'.encode("latin-1"))
+    assert run_validate(path) == 2
+    assert "not UTF-8 text (byte 10)" in capsys.readouterr().err
+
+
 def _template() -> dict[str, Any]:
     return json.loads((ROOT / "deployment.template.json").read_text())
 

@@ -41,7 +41,10 @@ def module_images(project_dir: Path, platform: str, environment: Mapping[str, st
     modules_dir = project_dir / genconfig.setting(environment, "MODULES_PATH", "modules")
     if not modules_dir.is_dir():
         raise BuildError(f"{modules_dir}: no modules folder")
-    tags = genconfig.image_tags(project_dir / TEMPLATE, {}, platform, environment)
+    try:
+        tags = genconfig.image_tags(project_dir / TEMPLATE, {}, platform, environment)
+    except genconfig.GenconfigError as e:  # a module.json that is not JSON: the message names it
+        raise BuildError(str(e)) from e
     images = []
     for folder in sorted(p for p in modules_dir.iterdir() if (p / "module.json").is_file()):
         images.append(_module_image(folder, platform, environment, tags))

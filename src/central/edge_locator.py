@@ -24,6 +24,7 @@ EDGE_FILE = "edge.json"
 LOCK_FILE = "up.lock"
 KEYS_FILE = "keys.json"
 CA_FILE = Path("certs") / "ca.pem"
+OWNER_POLICY = "iothubowner"
 
 
 class EdgeNotRunningError(RuntimeError):
@@ -90,9 +91,9 @@ def owner_key(state: Path) -> str:
         raise EdgeNotRunningError(f"no hub owner key in {state / KEYS_FILE}: start the edge with `central up`") from e
 
 
-def owner_connection_string(state: Path, info: EdgeInfo) -> str:
-    """The connection string an operator tool uses for the local service API."""
-    return f"HostName={info.service_host};SharedAccessKeyName=iothubowner;SharedAccessKey={owner_key(state)}"
+def owner_connection_string(host: str, key: str) -> str:
+    """The connection string an operator tool uses for the local service API at `host` (`<bind>:<port>`)."""
+    return f"HostName={host};SharedAccessKeyName={OWNER_POLICY};SharedAccessKey={key}"
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from central.edge_view import DASHBOARD_PORT, Dashboard, LocalEdgeView
 from central.hub.app import METRICS_PORT, MQTT_PORT, WORKLOAD_PORT, Hub
 from central.hub.certs import CertPaths
 from central.hub.server import server_tls_context
+from central.manifest import ModuleSpec
 from central.portcheck import ensure_free
 from central.service_api import SERVICE_PORT, Identity, ServiceApi
 
@@ -71,11 +72,6 @@ def check_ports(options: EdgeOptions) -> None:
     """PortInUseError naming the first port of the edge that is taken on the bind address."""
     for what, port in options.ports.items():
         ensure_free(options.bind, port, what)
-
-
-def manifest_env(spec: Mapping[str, Any]) -> dict[str, str]:
-    """A module's manifest `env` (`{"NAME": {"value": v}}`) as plain strings."""
-    return {name: str(entry.get("value", "")) for name, entry in spec.get("env", {}).items()}
 
 
 def write_manifest(state: Path, manifest: Mapping[str, Any]) -> None:
@@ -192,7 +188,7 @@ class EdgeRuntime:
         return {
             "RuntimeLogLevel": "info",
             "PYTHONUNBUFFERED": "1",  # module output reaches the console line by line, as `docker logs` shows it
-            **manifest_env(spec),
+            **ModuleSpec.from_entry(name, spec).env,
             **self.options.settings.env_for(name, self.placeholders),
             **self.hub.module_env(name),
         }

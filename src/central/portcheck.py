@@ -13,7 +13,6 @@ class PortInUseError(RuntimeError):
 
     def __init__(self, host: str, port: int, what: str) -> None:
         super().__init__(f"port {port} on {host} ({what}) is already in use")
-        self.port = port
 
 
 def ensure_free(host: str, port: int, what: str) -> None:

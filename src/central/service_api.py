@@ -27,11 +27,12 @@ import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Protocol
 
+from central.edge_locator import OWNER_POLICY
 from central.hub.auth import AuthError, verify_token
 from central.hub.errors import StatusError
 from central.hub.http import HttpError, Request, Response, format_response, parse_request
@@ -40,7 +41,6 @@ from central.hub.message import Message
 log = logging.getLogger(__name__)
 
 SERVICE_PORT = 8443
-OWNER_POLICY = "iothubowner"
 MAX_WAIT_S = 60.0
 UPSTREAM_PAGE = 1000
 READ_TIMEOUT_S = 30.0
@@ -69,11 +69,7 @@ class Identity:
     device_id: str
     host_name: str
     """`<bind>:8443`, the HostName of the owner connection string; SAS tokens are signed for it."""
-    owner_key: str
-
-
-def owner_connection_string(identity: Identity) -> str:
-    return f"HostName={identity.host_name};SharedAccessKeyName={OWNER_POLICY};SharedAccessKey={identity.owner_key}"
+    owner_key: str = field(repr=False)
 
 
 def _json(status: int, document: Any) -> Response:
@@ -199,6 +195,8 @@ class ServiceApi:
                 )
         except ValueError as e:
             raise ApiError(400, f"after, since, wait and limit must be numbers ({e})") from e
+        if math.isnan(wait):  # a NaN deadline is never reached: the poll would never end
+            raise ApiError(400, "wait must be a number of seconds, not nan")
         deadline = time.monotonic() + wait
         while True:
             messages = self.hub.upstream(after, limit)

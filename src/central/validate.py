@@ -341,4 +341,6 @@ def validate_file(path: Path) -> list[Problem]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         return [Problem("", f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")]
+    except UnicodeDecodeError as e:
+        return [Problem("", f"not UTF-8 text (byte {e.start}); save the file as UTF-8")]
     return validate_document(document)

@@ -85,8 +85,13 @@ class Azurite:
         process = await ModuleProcess.spawn(
             "azurite", command(location, host, port), dict(os.environ), log_path, console
         )
-        if not await wait_listening(host, port, timeout_s, lambda: process.running):
-            await process.stop(grace_s=2)
+        listening = False
+        try:
+            listening = await wait_listening(host, port, timeout_s, lambda: process.running)
+        finally:
+            if not listening:  # also when cancelled: it runs in its own session, so nothing else would end it
+                await process.stop(grace_s=2)
+        if not listening:
             raise AzuriteError(f"Azurite did not listen on {host}:{port} within {timeout_s:g} s; see {log_path}")
         return cls(process, host, port)
 

@@ -12,6 +12,7 @@ filled in when the edge starts.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,22 @@ class LocalSettings:
             raise LocalSettingsError(f"env of {module}: unknown placeholder {e} (known: {', '.join(values)})") from e
 
 
+def loopback_address(value: str, where: str) -> str:
+    """`value` if it is an IPv4 loopback address, else LocalSettingsError naming `where`.
+
+    The local servers have no login (dashboard) or a published key (Azurite), so
+    they must never be reachable from the network; the hub's certificate also
+    needs an IP address, not a name.
+    """
+    try:
+        loopback = ipaddress.IPv4Address(value).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise LocalSettingsError(f"{where} {value!r} is not a loopback address; use 127.0.0.1 or another 127.x.y.z")
+    return value
+
+
 def _string_map(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise LocalSettingsError(f"{where} must be a table of strings")
@@ -77,7 +94,7 @@ def parse(doc: Mapping[str, Any], where: Path = DEFAULT_PATH) -> LocalSettings:
         raise LocalSettingsError(f"{where}: modules must be a table")
     return LocalSettings(
         device_id=_string(doc, "device_id", "edge-local", where),
-        bind=_string(doc, "bind", "127.0.0.1", where),
+        bind=loopback_address(_string(doc, "bind", "127.0.0.1", where), f"{where}: bind"),
         containers=tuple(containers),
         env={**DEFAULT_ENV, **_string_map(doc.get("env", {}), f"{where}: env")},
         module_env={

@@ -21,6 +21,7 @@ from typing import TextIO
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_S = 10.0
+STREAM_LIMIT = 2**16  # the longest output line kept (asyncio's default)
 
 
 def docker_exit_code(returncode: int) -> int:
@@ -61,6 +62,7 @@ class ModuleProcess:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
+                limit=STREAM_LIMIT,
             )
         except OSError:
             log_file.close()
@@ -68,8 +70,19 @@ class ModuleProcess:
         return cls(name, proc, log_file, console)
 
     async def _copy_output(self) -> None:
+        """Copy output line by line until the pipe closes.
+
+        A line over the stream limit must not end the copy: the pipe would fill
+        and block the module on its next print.
+        """
         assert self._proc.stdout is not None
-        while line := await self._proc.stdout.readline():
+        while True:
+            try:
+                line = await self._proc.stdout.readline()
+            except ValueError:  # over STREAM_LIMIT; asyncio has already dropped it from the buffer
+                line = f"[{self.name} wrote a line longer than {STREAM_LIMIT} bytes; it was dropped]\n".encode()
+            if not line:
+                return
             text = line.decode("utf-8", errors="replace").rstrip("\n")
             self._log_file.write(text + "\n")
             self._log_file.flush()

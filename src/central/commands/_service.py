@@ -14,11 +14,18 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from central.edge_locator import CA_FILE, EdgeNotRunningError, owner_connection_string, read_edge_info, state_dir
+from central.edge_locator import (
+    CA_FILE,
+    EdgeNotRunningError,
+    owner_connection_string,
+    owner_key,
+    read_edge_info,
+    state_dir,
+)
 
 if TYPE_CHECKING:
     from azure.iot.hub import IoTHubRegistryManager
@@ -38,11 +45,10 @@ class CommandError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    connection_string: str
+    connection_string: str = field(repr=False)  # it holds the key
     device_id: str
     ca_file: Path | None
     """The local CA when the target is the local edge; None for a real hub (system trust)."""
-    state: Path | None
 
     def registry_manager(self) -> IoTHubRegistryManager:
         from azure.iot.hub import IoTHubRegistryManager  # the SDK is slow to import; only calls need it
@@ -66,11 +72,12 @@ def resolve_target(args: argparse.Namespace) -> Target:
         device = args.device_id or os.environ.get(DEVICE_ENV)
         if not device:
             raise CommandError(f"--device-id (or ${DEVICE_ENV}) is required with a hub connection string", USAGE)
-        return Target(hub, device, None, None)
+        return Target(hub, device, None)
     state = state_dir(args.state_dir)
     try:
         info = read_edge_info(state)
-        return Target(owner_connection_string(state, info), info.device_id, state / CA_FILE, state)
+        connection_string = owner_connection_string(info.service_host, owner_key(state))
+        return Target(connection_string, info.device_id, state / CA_FILE)
     except EdgeNotRunningError as e:
         raise CommandError(str(e)) from e
 

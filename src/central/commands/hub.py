@@ -10,9 +10,11 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 from pathlib import Path
+
+from central.agent.local_settings import loopback_address
+from central.edge_locator import state_dir
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +25,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--state-dir",
-        type=Path,
-        default=Path(os.environ.get("CENTRAL_STATE_DIR", ".central")),
-        help="where keys, certificates, module .env files and hub.db live (default .central)",
+        help="where keys, certificates, module .env files and hub.db live (default $CENTRAL_STATE_DIR or .central)",
     )
     parser.set_defaults(func=run)
 
 
-async def _serve(manifest: dict, bind: str, state_dir: Path) -> None:
+async def _serve(manifest: dict, bind: str, state: Path) -> None:
     from central.hub.app import Hub  # imported here so other commands start without loading the hub
 
-    hub = Hub(manifest, bind, state_dir)
+    hub = Hub(manifest, bind, state)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -47,12 +47,17 @@ async def _serve(manifest: dict, bind: str, state_dir: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        manifest = json.loads(args.manifest.read_text())
+        bind = loopback_address(args.bind, "--bind")
+    except ValueError as e:
+        log.error("%s", e)
+        return 2
+    try:
+        manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         log.error("cannot read manifest %s: %s", args.manifest, e)
         return 2
     try:
-        asyncio.run(_serve(manifest, args.bind, args.state_dir))
+        asyncio.run(_serve(manifest, bind, state_dir(args.state_dir)))
     except ValueError as e:
         log.error("%s", e)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from central import genconfig
 from central.agent.azurite import AzuriteError
 from central.agent.leftovers import reap
-from central.agent.local_settings import DEFAULT_PATH, LocalSettingsError, load
+from central.agent.local_settings import DEFAULT_PATH, LocalSettingsError, load, loopback_address
 from central.agent.plan import Plan, Selection
 from central.edge_locator import (
     AlreadyRunningError,
@@ -34,8 +35,8 @@ from central.edge_locator import (
     single_instance,
     state_dir,
 )
+from central.manifest import Manifest
 from central.portcheck import PortInUseError
-from central.validate import validate_document
 
 if TYPE_CHECKING:  # the runtime pulls in the hub and the storage SDK; only `central up` needs them
     from central.edge_runtime import EdgeOptions, EdgeRuntime
@@ -106,10 +107,10 @@ def options_from(args: argparse.Namespace, state: Path) -> EdgeOptions:
 
     try:
         settings = load(args.settings)
+        if args.bind:
+            settings = dataclasses.replace(settings, bind=loopback_address(args.bind, "--bind"))
     except LocalSettingsError as e:
         raise UpError(str(e)) from e
-    if args.bind:
-        settings = type(settings)(**{**settings.__dict__, "bind": args.bind})
     modules_dir = args.modules_dir or Path("modules")
     if args.modules_dir is None and not modules_dir.is_dir() and args.template is not None:
         modules_dir = args.template.parent / "modules"
@@ -132,8 +133,7 @@ def run(args: argparse.Namespace) -> int:
     state = state_dir(args.state_dir)
     try:
         manifest = load_manifest(args)
-        if problems := validate_document(manifest):
-            raise UpError("the manifest is not valid (see `central validate`):\n  " + "\n  ".join(map(str, problems)))
+        Manifest(manifest, str(args.manifest or "the generated manifest"))  # ManifestError lists each problem
         options = options_from(args, state)
         try:
             with single_instance(state):
@@ -184,7 +184,9 @@ async def serve(manifest: dict[str, Any], options: EdgeOptions) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, signals.put_nowait, sig)
     runtime = EdgeRuntime(manifest, options, say)
-    await runtime.start()
+    if not await start_unless_stopped(runtime, signals):
+        say("stopped while starting")
+        return 0
     assert runtime.dashboard is not None
     for line in where(options, runtime.dashboard.url):
         say(line)
@@ -195,6 +197,31 @@ async def serve(manifest: dict[str, Any], options: EdgeOptions) -> int:
         say("stopping")
         await runtime.stop()
     return 0
+
+
+async def start_unless_stopped(runtime: EdgeRuntime, signals: asyncio.Queue[signal.Signals]) -> bool:
+    """Start the edge; False if SIGINT or SIGTERM came first (what had started is stopped again).
+
+    Starting waits up to a minute for the modules to connect, and Ctrl-C must
+    not wait that long. A SIGHUP while starting is dropped: another `central up`
+    sends one only once edge.json exists, which is after the start.
+    """
+    starting = asyncio.create_task(runtime.start(), name="start")
+    while not starting.done():
+        waiting = asyncio.create_task(signals.get())
+        await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()  # the queue keeps its items when a get is cancelled
+        elif waiting.result() != signal.SIGHUP:
+            if starting.done():  # both at once: started, so the main loop stops it
+                signals.put_nowait(waiting.result())
+                break
+            starting.cancel()  # EdgeRuntime.start stops what it started, then re-raises
+            with suppress(asyncio.CancelledError):
+                await starting
+            return False
+    starting.result()  # start's own error, if it failed
+    return True
 
 
 async def apply_next(runtime: EdgeRuntime, state: Path) -> None:

@@ -17,6 +17,7 @@ TWIN_SETTLE_S = 3.0
 
 
 def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
+    """The dashboard app; its routes are grouped by what they show, as Azurite groups handlers per resource."""
     app = Flask(__name__)
     app.jinja_env.globals.update(
         dims=(charts.WIDTH, charts.HEIGHT), pad=charts.PAD, overlay_canvas=overlay.canvas, overlay_shapes=overlay.shapes
@@ -31,6 +32,19 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
             abort(403, reason)
         feed.refresh()
 
+    @app.errorhandler(LookupError)
+    def _not_found(error: LookupError) -> tuple[str, int]:
+        message = error.args[0] if error.args else str(error)  # str(KeyError) adds quotes
+        return render_template("error.html", status=404, payload={"message": message}), 404
+
+    _module_routes(app, edge, feed)
+    _photo_routes(app, edge, feed, camera)
+    _message_routes(app, edge, feed)
+    _twin_routes(app, edge)
+    return app
+
+
+def _module_routes(app: Flask, edge: EdgeView, feed: UpstreamFeed) -> None:
     @app.get("/")
     def overview() -> str:
         series = [charts.Chart(name, UNITS[name], list(feed.series[name])) for name in SENSOR_FIELDS]
@@ -52,6 +66,8 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
             abort(400, str(e))
         return redirect(url_for("overview"))
 
+
+def _photo_routes(app: Flask, edge: EdgeView, feed: UpstreamFeed, camera: str) -> None:
     @app.post("/take-photo")
     def take_photo() -> Any:
         status, payload = edge.invoke(camera, "take_photo", {}, 30)
@@ -82,6 +98,8 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
     def photo_state(blob: str) -> dict[str, Any]:
         return {"blob": blob, "analysis": feed.analyses.get(blob)}
 
+
+def _message_routes(app: Flask, edge: EdgeView, feed: UpstreamFeed) -> None:
     @app.get("/messages")
     def messages() -> str:
         module, output = request.args.get("module", ""), request.args.get("output", "")
@@ -99,11 +117,8 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
     def routes() -> str:
         return render_template("routes.html", routes=edge.routes())
 
-    @app.errorhandler(LookupError)
-    def _not_found(error: LookupError) -> tuple[str, int]:
-        message = error.args[0] if error.args else str(error)  # str(KeyError) adds quotes
-        return render_template("error.html", status=404, payload={"message": message}), 404
 
+def _twin_routes(app: Flask, edge: EdgeView) -> None:
     @app.route("/twins/<module>", methods=["GET", "POST"])
     def twin(module: str) -> Any:
         error, text, rejected = None, None, None
@@ -124,8 +139,6 @@ def create_app(edge: EdgeView, camera: str = "camera") -> Flask:
             saved=request.args.get("saved"),
             status=200 if not (error or rejected) else 400,
         ), (400 if (error or rejected) else 200)
-
-    return app
 
 
 def clock(epoch_s: float) -> str:
