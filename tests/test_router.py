@@ -286,3 +286,39 @@ def test_failures_inside_a_window_lose_nothing(tmp_path: Path) -> None:
         assert len(got) == 30  # what was acknowledged is not delivered again
 
     run(tmp_path / "hub.db", body, window=4, backoff_s=(0.001, 0.002))
+
+
+def test_a_message_committed_among_those_read_ahead_is_sent_in_its_place(tmp_path: Path) -> None:
+    """A read fetches more than the window has room for; what waits in memory must not overtake a
+    later commit that sorts before it (here: priority 3 between the sent 0s and the waiting 5s)."""
+    into = 'INTO BrokeredEndpoint("/modules/vision/inputs/in")'
+    routes = table(
+        **{
+            name: {"route": f"FROM /messages/modules/camera/outputs/{name} {into}", "priority": priority}
+            for name, priority in (("high", 0), ("mid", 3), ("low", 5))
+        }
+    )
+    sent: list[int] = []
+    pubacks: list[asyncio.Future[None]] = []
+
+    def gated_module(input_name: str, message: Message) -> asyncio.Future[None]:
+        sent.append(int(message.properties["n"]))
+        pubacks.append(asyncio.get_running_loop().create_future())
+        return pubacks[-1]
+
+    async def body(router: Router) -> None:
+        for n, output in enumerate(("high", "high", "high", "low", "low")):
+            await router.accept(photo(n, output=output))
+        router.attach("vision", gated_module)
+        await eventually(lambda: sent == [0, 1])  # a window of 2
+        pubacks[0].set_result(None)
+        await eventually(lambda: sent == [0, 1, 2])  # 3 and 4 were read too, and wait
+        await router.accept(photo(5, output="mid"))
+        while len(sent) < 6:
+            for puback in pubacks:
+                if not puback.done():
+                    puback.set_result(None)
+            await asyncio.sleep(0.01)
+        assert sent == [0, 1, 2, 5, 3, 4]
+
+    run(tmp_path / "hub.db", body, routes, window=2)

@@ -10,10 +10,11 @@ store, method responses to the waiting caller.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from central.hub.connections import Connections, SubscriptionStore
 from central.hub.http import Request, Response
 from central.hub.message import Message
 from central.hub.methods import MethodError, PendingCalls, parse_response, prepare_call
+from central.hub.pubacks import OrderedPubAcks
 from central.hub.router import Router
 from central.hub.server import MqttLink, serve_http, serve_mqtt, server_tls_context
 from central.hub.store import MessageStore
@@ -88,8 +90,7 @@ class Hub:
         self.router = Router(MessageStore(db), RouteTable.from_edgehub(_desired(manifest, "$edgeHub")))
         self._pending: PendingCalls[asyncio.Future[tuple[int, object]]] = PendingCalls()
         self._servers: list[asyncio.Server] = []
-        self._accepting: dict[int, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._accepting: dict[int, OrderedPubAcks] = {}
         self._serving: set[asyncio.Task[None]] = set()
 
     @property
@@ -128,9 +129,6 @@ class Hub:
             server.close()
         for module, link in list(self.connections.links.items()):
             link.close(f"hub stopping ({module})")
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._end_connections()
         for server in self._servers:
             await server.wait_closed()
@@ -148,13 +146,6 @@ class Hub:
                 task.cancel()
             if lingering:
                 await asyncio.wait(lingering)
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Start a task the hub owns: it is cancelled and awaited by `stop`."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     # ------------------------------------------------------------ environment
 
@@ -273,7 +264,9 @@ class Hub:
         log.info("module %s disconnected: %s", identity.module_id, event.reason)
         if self.connections.remove(identity.module_id, link):
             self.router.detach(identity.module_id)
-        self._accepting.pop(id(link), None)
+        acks = self._accepting.pop(id(link), None)
+        if acks is not None:
+            acks.close()
         for waiter in self._pending.for_module(identity.module_id):
             if not waiter.done():
                 waiter.set_exception(MethodError(404, f"module {identity.module_id!r} disconnected"))
@@ -300,22 +293,24 @@ class Hub:
             source=f"/messages/modules/{module}/outputs/{output}" if output else f"/messages/modules/{module}",
             enqueued_at=time.time(),
         )
-        previous = self._accepting.get(id(link))
-        self._accepting[id(link)] = self._spawn(self._accept(link, event.packet_id, message, previous))
-
-    async def _accept(
-        self, link: MqttLink, packet_id: int | None, message: Message, previous: asyncio.Task[None] | None
-    ) -> None:
-        """Store the message, then PUBACK it after every earlier one from this connection (MQTT order)."""
+        acks = self._accepting.get(id(link))
+        if acks is None:
+            acks = self._accepting[id(link)] = OrderedPubAcks(
+                link.acknowledge, functools.partial(self._not_stored, link)
+            )
         try:
-            await self.router.accept(message)
+            stored = self.router.submit(message)
         except Exception as e:
-            log.exception("message from %s not accepted", message.source)
-            link.close(f"message could not be stored: {e}")
+            acks.close()
+            self._not_stored(link, message.source, e)
             return
-        if previous is not None:
-            await asyncio.shield(previous)
-        link.acknowledge(packet_id)
+        acks.add(event.packet_id, stored, message.source)
+
+    @staticmethod
+    def _not_stored(link: MqttLink, source: str, error: BaseException) -> None:
+        """The message is not durable, so it is never acknowledged: the module sends it again."""
+        log.error("message from %s not accepted", source, exc_info=error)
+        link.close(f"message could not be stored: {error}")
 
     def _on_twin_get(self, link: MqttLink, event: s.TwinGetRequested) -> None:
         try:
@@ -345,10 +340,10 @@ class Hub:
         self.connections.delivered(link, event.packet_id)
 
     def _attach(self, module: str, link: MqttLink) -> None:
-        async def deliver(input_name: str, message: Message) -> None:
+        def deliver(input_name: str, message: Message) -> asyncio.Future[None]:
+            """Publish now; the future completes on the module's PUBACK (no task per message)."""
             topic = input_topic(self.device_id, module, input_name, message.system, message.properties)
-            acknowledged = self.connections.publish_awaiting_ack(link, topic, message.body)  # on the wire now
-            await asyncio.wait_for(acknowledged, DELIVERY_TIMEOUT_S)
+            return self.connections.publish_awaiting_ack(link, topic, message.body, DELIVERY_TIMEOUT_S)
 
         self.router.attach(module, deliver)
 

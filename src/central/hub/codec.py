@@ -125,17 +125,21 @@ class _Reader:
         self.pos = 0
 
     def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.body):
+        start, end = self.pos, self.pos + n
+        if end > len(self.body):
             raise ProtocolError("packet shorter than its fields")
-        chunk = self.body[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+        self.pos = end
+        return self.body[start:end]
 
     def byte(self) -> int:
         return self.take(1)[0]
 
     def u16(self) -> int:
-        return int(struct.unpack("!H", self.take(2))[0])
+        pos = self.pos
+        if pos + 2 > len(self.body):
+            raise ProtocolError("packet shorter than its fields")
+        self.pos = pos + 2
+        return self.body[pos] << 8 | self.body[pos + 1]
 
     def binary(self) -> bytes:
         return self.take(self.u16())
@@ -179,12 +183,15 @@ def _remaining_length(buffer: bytearray) -> tuple[int, int] | None:
 
 def decode(buffer: bytearray) -> Packet | None:
     """Take one packet off the front of `buffer`; None (buffer untouched) while it is incomplete."""
-    if not buffer:
+    if len(buffer) < 2:
         return None
-    header = _remaining_length(buffer)
-    if header is None:
-        return None
-    length, used = header
+    if buffer[1] < 0x80:  # packets under 128 bytes: a one-byte length
+        length, used = buffer[1], 1
+    else:
+        header = _remaining_length(buffer)
+        if header is None:
+            return None
+        length, used = header
     if length > MAX_REMAINING_LENGTH:
         raise ProtocolError(f"packet of {length} bytes exceeds the {MAX_REMAINING_LENGTH}-byte limit")
     end = 1 + used + length

@@ -60,7 +60,7 @@ class Connections:
         self.hub_hostname = hub_hostname
         self.modules: frozenset[str] = frozenset()
         self.links: dict[str, MqttLink] = {}
-        self._deliveries: dict[tuple[int, int], asyncio.Future[None]] = {}
+        self._deliveries: dict[tuple[int, int], tuple[asyncio.Future[None], asyncio.TimerHandle]] = {}
 
     # ------------------------------------------------------------ SessionHost
 
@@ -101,7 +101,8 @@ class Connections:
     def remove(self, module: str, link: MqttLink) -> bool:
         """Forget `link` (failing its unacknowledged deliveries); False if it was already replaced."""
         for key in [k for k in self._deliveries if k[0] == id(link)]:
-            future = self._deliveries.pop(key)
+            future, timer = self._deliveries.pop(key)
+            timer.cancel()
             if not future.done():
                 future.set_exception(ConnectionError(f"module {module!r} disconnected"))
         if self.links.get(module) is link:
@@ -114,15 +115,27 @@ class Connections:
         link = self.links.get(module)
         return link if link is not None and kind in link.session.subscriptions else None
 
-    def publish_awaiting_ack(self, link: MqttLink, topic: str, payload: bytes) -> asyncio.Future[None]:
-        """QoS 1 publish; the future completes when the module's PUBACK arrives."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def publish_awaiting_ack(
+        self, link: MqttLink, topic: str, payload: bytes, timeout_s: float
+    ) -> asyncio.Future[None]:
+        """QoS 1 publish; the future completes when the module's PUBACK arrives, or fails with
+        TimeoutError after `timeout_s` (one timer per message, cancelled by the PUBACK)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         packet_id = link.publish(topic, payload, qos=1)
         assert packet_id is not None
-        self._deliveries[(id(link), packet_id)] = future
+        self._deliveries[(id(link), packet_id)] = (future, loop.call_later(timeout_s, _time_out, future, timeout_s))
         return future
 
     def delivered(self, link: MqttLink, packet_id: int) -> None:
-        future = self._deliveries.pop((id(link), packet_id), None)
-        if future is not None and not future.done():
-            future.set_result(None)
+        entry = self._deliveries.pop((id(link), packet_id), None)
+        if entry is not None:
+            future, timer = entry
+            timer.cancel()
+            if not future.done():
+                future.set_result(None)
+
+
+def _time_out(future: asyncio.Future[None], timeout_s: float) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError(f"no PUBACK within {timeout_s:g} s"))

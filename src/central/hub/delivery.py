@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -35,6 +36,7 @@ class DeliveryHost(Protocol):
 
     window: int
     backoff_s: tuple[float, float]
+    clock: Callable[[], float]
 
     async def read_queue(self, endpoint: str, after: tuple[int, int] | None, limit: int) -> list[QueuedMessage]: ...
 
@@ -63,21 +65,24 @@ class Delivery:
     """One endpoint's delivery: up to `window` messages in flight to the module, in queue order.
 
     The queue is read after `cursor`, the position up to which every message was sent, so most
-    messages are read once; what is in flight, or delivered but not yet removed, is skipped. When a
-    committed message outranks the cursor, or a delivery failed, the next read starts at the queue
-    head: higher priority overtakes what was not sent yet. After a failure nothing new is sent until
-    the window has drained and the back-off has passed. Acknowledged messages are removed by the
-    router's next commit, so delivery never waits for the disk; and an idle module is offered a
-    message before it is committed (`offer`).
+    messages are read once; what is in flight, or delivered but not yet removed, is skipped. A read
+    fetches more than the window has room for; the rest waits in `ahead` and is sent as room frees
+    up, before the next read. When a committed message outranks the cursor, or a delivery failed,
+    the next read starts at the queue head: higher priority overtakes what was not sent yet (and a
+    commit that sorts among the messages in `ahead` has them read again). After a failure nothing
+    new is sent until the window has drained and the back-off has passed. Acknowledged messages are
+    removed by the router's next commit, so delivery never waits for the disk; and an idle module is
+    offered a message before it is committed (`offer`).
     """
 
     def __init__(self, host: DeliveryHost, endpoint: str, input_name: str, deliver: Deliver, acks: AckState) -> None:
         self.host, self.endpoint, self.input_name, self.deliver, self.acks = host, endpoint, input_name, deliver, acks
         self.inflight: dict[int, tuple[QueuedMessage, asyncio.Future[None]]] = {}
         self.cursor: tuple[int, int] | None = None
+        self.ahead: deque[QueuedMessage] = deque()  # read after the cursor, not sent yet (queue order)
         self.outranked = math.inf  # the highest priority (lowest number) committed since the last read began
         self.wakeup = asyncio.Event()
-        self.more = True  # the store may hold messages after the cursor
+        self.more = True  # the store may hold messages after the cursor (and after `ahead`)
         self.backing_off = False
         self.task: asyncio.Task[None] | None = None
 
@@ -105,7 +110,7 @@ class Delivery:
         delays = backoff_delays(*self.host.backoff_s)
         try:
             while True:
-                if self.more and len(self.inflight) < self.host.window:
+                if (self.more or self.ahead) and len(self.inflight) < self.host.window:
                     try:
                         await self._refill()
                     except (StoreError, MessageFormatError) as e:  # the queue cannot be read now
@@ -127,19 +132,28 @@ class Delivery:
         """Send what the queue holds after the cursor, while the window has room."""
         if self.cursor is not None and self.outranked < self.cursor[0]:
             self.cursor = None  # something committed outranks what is being sent: start at the head
-        self.outranked, self.more = math.inf, False
-        window = self.host.window
-        limit = window + len(self.acks.unrecorded)  # what is in flight or unrecorded may come back too
-        self.acks.recently_recorded.clear()  # the read below starts after their commit
-        rows = await self.host.read_queue(self.endpoint, self.cursor, limit)
-        for q in rows:  # the cursor never passes a message that was not sent
-            if q.seq not in self.inflight and not self.acks.skips(q.seq):
-                if len(self.inflight) >= window:
-                    self.more = True
-                    break
+            self.ahead.clear()
+        if self.ahead and self.outranked < self.ahead[-1].priority:
+            self.ahead.clear()  # something committed sorts among what was read ahead: read again
+        if not self.ahead:
+            self.outranked, self.more = math.inf, False
+            limit = self.host.window + len(self.acks.unrecorded)  # in flight or unrecorded may come back
+            self.acks.recently_recorded.clear()  # the read below starts after their commit
+            rows = await self.host.read_queue(self.endpoint, self.cursor, limit)
+            self.ahead.extend(rows)
+            self.more = self.more or len(rows) == limit
+        self._send_ahead()
+
+    def _send_ahead(self) -> None:
+        """Send from `ahead` while the window has room; the cursor never passes a message not sent.
+
+        What expired since it was read is passed over, as a new read would pass over it."""
+        now, window, ahead = self.host.clock(), self.host.window, self.ahead
+        while ahead and len(self.inflight) < window:
+            q = ahead.popleft()
+            if q.seq not in self.inflight and not self.acks.skips(q.seq) and q.expires_at > now:
                 self._send(q)
             self.cursor = q.key
-        self.more = self.more or len(rows) == limit
 
     async def _back_off(self, error: BaseException, delay: float) -> None:
         self.backing_off = True
@@ -147,6 +161,7 @@ class Delivery:
             await asyncio.wait([f for _, f in self.inflight.values()])
             self._settle()
         self.cursor, self.more = None, True
+        self.ahead.clear()
         log.warning("delivery to %s failed (%r); retrying in %.3g s", self.endpoint, error, delay)
         await asyncio.sleep(delay)
         self.backing_off = False

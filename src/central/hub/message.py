@@ -8,7 +8,6 @@ expiryTimeUtc, ...); central.hub.topics maps them to and from the `$.xx` keys of
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import struct
 import time
@@ -39,7 +38,9 @@ class Message:
 
     def for_input(self, input_name: str) -> Message:
         """The copy delivered to a module input, with edgeHub's inputName system property."""
-        return dataclasses.replace(self, system={**self.system, "inputName": input_name})
+        return Message(
+            self.body, self.properties, {**self.system, "inputName": input_name}, self.source, self.enqueued_at
+        )
 
     def to_bytes(self) -> bytes:
         header = json.dumps(

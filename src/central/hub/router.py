@@ -1,9 +1,9 @@
 """The router of the local edgeHub: accept (durably), queue per endpoint, deliver, expire, count.
 
-- `accept` returns once the message is committed; messages that arrive while a commit is running
-  wait for the next one, so one transaction (and one fsync) serves many messages: group commit.
-  The protocol head sends PUBACK only after `accept` returns. A message no route takes is dropped,
-  as edgeHub drops it.
+- `accept` returns (`submit`'s future completes) once the message is committed; messages that
+  arrive while a commit is running wait for the next one, so one transaction (and one fsync) serves
+  many messages: group commit. The protocol head sends PUBACK only after that. A message no route
+  takes is dropped, as edgeHub drops it.
 - Each endpoint (`/modules/{m}/inputs/{i}`) of an attached module has one delivery task. It keeps
   a window of messages in flight to the module's `deliver`, in queue order (highest priority
   first, order kept within a priority), and acks in the store what the module acknowledged. A
@@ -134,16 +134,24 @@ class Router:
 
     # accepting
     async def accept(self, message: Message) -> None:
-        """Route `message` and return once it is durable (or raise: then it must not be acknowledged).
+        """Route `message` and return once it is durable (or raise: then it must not be acknowledged)."""
+        stored = self.submit(message)
+        if stored is not None:
+            await stored
 
-        A message for an idle module is handed to it at once, while it is being committed: its
-        latency does not include the disk. Should the hub die before the commit, the sender, never
-        acknowledged, sends it again: a duplicate, never a loss.
+    def submit(self, message: Message) -> asyncio.Future[None] | None:
+        """Route `message`; the future completes once it is durable, or fails (then it must not be
+        acknowledged). None: no route takes it, so there is nothing to wait for (it is dropped).
+
+        The protocol head uses this rather than `accept` to spare a task per message. A message for
+        an idle module is handed to it at once, while it is being committed: its latency does not
+        include the disk. Should the hub die before the commit, the sender, never acknowledged,
+        sends it again: a duplicate, never a loss.
         """
         matches = self.routes.match(message)
         if not matches:
             self._dropped.inc(UNROUTED)
-            return
+            return None
         if self._closing:
             raise RouterClosedError("router is stopping")
         prepared = self.store.prepare(message, matches)
@@ -155,7 +163,7 @@ class Router:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((prepared, future))
         self._pending_event.set()
-        await future
+        return future
 
     async def _commit_loop(self) -> None:
         while not (self._closing and not self._pending and not self._pending_acks):

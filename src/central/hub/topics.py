@@ -8,6 +8,8 @@ connection belongs to. Property bags are `&`-joined, percent-encoded `key=value`
 from __future__ import annotations
 
 import enum
+import functools
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,8 +80,29 @@ class Subscription(enum.Enum):
     DESIRED_PATCHES = "$iothub/twin/PATCH/properties/desired/#"
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+"""The characters `quote(text, safe="")` leaves as they are."""
+
+_CACHED_LENGTH = 64
+"""Keys and values up to this length are quoted and unquoted once (bounded memory per entry)."""
+
+
 def _quote(text: str) -> str:
-    return urllib.parse.quote(text, safe="")
+    """Percent-encode all but the unreserved characters: most keys and values have none to encode."""
+    if _UNRESERVED.fullmatch(text):
+        return text
+    return _quote_cached(text) if len(text) <= _CACHED_LENGTH else urllib.parse.quote(text, safe="")
+
+
+def _unquote(text: str) -> str:
+    if "%" not in text:
+        return text
+    return _unquote_cached(text) if len(text) <= _CACHED_LENGTH else urllib.parse.unquote(text)
+
+
+# Property keys and values repeat from message to message: `$.cdid`, `%24.on`, module and output names.
+_quote_cached = functools.lru_cache(maxsize=1024)(functools.partial(urllib.parse.quote, safe=""))
+_unquote_cached = functools.lru_cache(maxsize=1024)(urllib.parse.unquote)
 
 
 def parse_properties(bag: str) -> dict[str, str]:
@@ -89,7 +112,7 @@ def parse_properties(bag: str) -> dict[str, str]:
         if not pair:
             continue
         key, _, value = pair.partition("=")
-        result[urllib.parse.unquote(key)] = urllib.parse.unquote(value)
+        result[_unquote(key)] = _unquote(value)
     return result
 
 
