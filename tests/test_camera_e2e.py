@@ -166,6 +166,12 @@ def test_twin_settings_apply_live_and_bad_ones_are_reported(camera_edge: CameraE
     status, result = camera_edge.call("take_photo", {})
     assert (status, result["width"], result["height"]) == (200, 320, 240)
 
+    # A size the pattern allows but the camera cannot take is rejected with its reason, not applied.
+    camera_edge.hub.patch_desired("camera", {"resolution": "10x4000"})
+    camera_edge.hub.wait_until(lambda: "resolution" in (reported().get("rejected") or {}))
+    assert reported()["rejected"]["resolution"] == "10 is outside 16-4096"
+    assert reported()["settings"]["resolution"] == "320x240"
+
 
 def test_a_trigger_message_and_the_timelapse_take_photos(camera_edge: CameraEdge) -> None:
     camera_edge.start_camera()

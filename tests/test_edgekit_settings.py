@@ -82,3 +82,16 @@ def test_schema_names_the_missing_field() -> None:
     with pytest.raises(InvalidInput) as exc:
         schema.check({})
     assert exc.value.field == "blob"
+
+
+def test_a_check_rejects_what_the_schema_lets_through() -> None:
+    def within_limits(value: str) -> None:
+        if int(value.split("x")[0]) < 16:
+            raise InvalidInput("resolution", f"{value} is too small")
+
+    s = Settings(SCHEMA, DEFAULTS, checks={"resolution": within_limits})
+    change = s.apply({"resolution": "10x10"})
+    assert change.rejected == {"resolution": "10x10 is too small"}
+    assert s["resolution"] == "1280x720"
+    with pytest.raises(InvalidInput):
+        Settings(SCHEMA, {**DEFAULTS, "resolution": "10x10"}, checks={"resolution": within_limits})

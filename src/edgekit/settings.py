@@ -9,6 +9,7 @@ null restores the default, which is what removing a property means in a twin.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +36,25 @@ def _merge(base: Any, patch: Any) -> Any:
 
 
 class Settings:
-    def __init__(self, schema: dict[str, Any], defaults: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        schema: dict[str, Any],
+        defaults: dict[str, Any],
+        checks: Mapping[str, Callable[[Any], object]] | None = None,
+    ) -> None:
+        """`checks` hold what a schema says badly (a 'WxH' size within limits): each raises InvalidInput."""
         self._properties = {name: Schema(sub) for name, sub in schema.get("properties", {}).items()}
+        self._checks = dict(checks or {})
         self._defaults = copy.deepcopy(defaults)
         for name, value in defaults.items():
-            self._property(name).check(value)
+            self._check(name, value)
         self._values = copy.deepcopy(defaults)
         self._rejected: dict[str, str] = {}
+
+    def _check(self, name: str, value: Any) -> None:
+        self._property(name).check(value)
+        if name in self._checks:
+            self._checks[name](value)
 
     def _property(self, name: str) -> Schema:
         if name not in self._properties:
@@ -62,10 +75,10 @@ class Settings:
             if name.startswith("$"):
                 continue
             try:
-                schema = self._property(name)
+                self._property(name)
                 value = copy.deepcopy(self._defaults.get(name)) if raw is None else _merge(self._values.get(name), raw)
                 if value is not None:
-                    schema.check(value)
+                    self._check(name, value)
             except InvalidInput as e:
                 reason = e.message if e.field in ("", name) else f"{e.field}: {e.message}"
                 change.rejected[name] = reason

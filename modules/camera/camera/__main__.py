@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from camera.app import CameraApp
-from camera.config import DEFAULTS, SETTINGS_SCHEMA
+from camera.config import DEFAULTS, SETTINGS_SCHEMA, parse_resolution
 from camera.memory import return_large_blocks_at_once
 from camera.methods import register_methods
 from edgekit import EdgeModule, MissingBackendError, Settings
@@ -13,7 +13,7 @@ from edgekit import EdgeModule, MissingBackendError, Settings
 
 def main() -> None:
     return_large_blocks_at_once()
-    module = EdgeModule("camera", settings=Settings(SETTINGS_SCHEMA, DEFAULTS))
+    module = EdgeModule("camera", settings=Settings(SETTINGS_SCHEMA, DEFAULTS, checks={"resolution": parse_resolution}))
     try:
         app = CameraApp.from_env(module, os.environ)
     except (MissingBackendError, ValueError) as e:  # a configuration mistake: say what, without a traceback
