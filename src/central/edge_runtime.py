@@ -10,6 +10,7 @@ Azurite data, logs); `edge.json` exists only while the edge runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -211,18 +212,33 @@ class EdgeRuntime:
         return await ModuleProcess.spawn(name, argv, env, log_path, self.options.console)
 
     async def stop(self) -> None:
-        """Modules first (SIGTERM, SIGKILL after the grace period), then the service API, Azurite, the hub."""
-        if self.dashboard is not None:
-            await self.dashboard.stop()
+        """Modules first (SIGTERM, SIGKILL after the grace period), then the service API, Azurite, the hub.
+
+        Every step runs even when an earlier one fails (the exit stack re-raises afterwards), so a
+        failure while stopping modules never leaves Azurite, which runs in its own session, behind.
+        """
+        async with contextlib.AsyncExitStack() as steps:  # callbacks run last-pushed first
+            steps.callback(self._forget_running_state)
+            if self._hub_started:
+                steps.push_async_callback(self.hub.stop)
+            if self.azurite is not None:
+                steps.push_async_callback(self.azurite.stop)
+            if self._service is not None:
+                steps.push_async_callback(self._close_service)
+            steps.push_async_callback(self._stop_modules)
+            if self.dashboard is not None:
+                steps.push_async_callback(self.dashboard.stop)
+        self.progress("stopped; state kept in " + str(self.options.state))
+
+    async def _stop_modules(self) -> None:
         self.progress("stopping modules")
         await self.supervisor.shutdown()
-        if self._service is not None:
-            self._service.close()
-            await self._service.wait_closed()
-        if self.azurite is not None:
-            await self.azurite.stop()
-        if self._hub_started:
-            await self.hub.stop()
+
+    async def _close_service(self) -> None:
+        assert self._service is not None
+        self._service.close()
+        await self._service.wait_closed()
+
+    def _forget_running_state(self) -> None:
         (self.options.state / EDGE_FILE).unlink(missing_ok=True)
         (self.options.state / leftovers.PROCESSES_FILE).unlink(missing_ok=True)
-        self.progress("stopped; state kept in " + str(self.options.state))
