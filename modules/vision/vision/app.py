@@ -79,12 +79,15 @@ def build_module(environ: dict[str, str] | None = None) -> EdgeModule:
         async with busy:
             return await asyncio.to_thread(job, *args)
 
+    # The pipeline's state as last reported; edgekit sends it in the same patch as the settings.
+    reported: dict[str, Any] = {}
+    module.status(lambda: reported)
+
     @module.on_settings
     async def apply_settings(values: dict[str, Any], changed: dict[str, Any]) -> None:
         async with busy:
             await asyncio.to_thread(pipeline.configure, values)
-            state = await asyncio.to_thread(pipeline.reported)
-        await module.report(state)
+            reported.update(await asyncio.to_thread(pipeline.reported))
 
     @module.input("photos")
     async def on_photo(message: Message) -> None:
@@ -108,13 +111,12 @@ def build_module(environ: dict[str, str] | None = None) -> EdgeModule:
         The state is read in a thread (it counts cache rows in SQLite, behind the lock a running analysis may
         hold), and a failed report is tried again next round instead of ending the module.
         """
-        last: dict[str, Any] | None = None
         while not module.stopping.is_set():
             state = await asyncio.to_thread(pipeline.reported)
-            if state != last:
+            if state != reported:
                 try:
                     await module.report(state)
-                    last = state
+                    reported.update(state)
                 except Exception:
                     log.exception("reporting the vision state failed; trying again in %.0f s", REPORT_INTERVAL_S)
             with contextlib.suppress(TimeoutError):
