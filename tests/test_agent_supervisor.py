@@ -236,3 +236,22 @@ def test_output_line_over_the_limit_is_dropped_and_the_copy_goes_on(tmp_path: Pa
     assert asyncio.run(scenario()) == 0
     log = (tmp_path / "logs" / "long.log").read_text()
     assert "longer than 65536 bytes; it was dropped" in log and log.endswith("after\n")
+
+
+def test_module_log_is_rotated_keeping_one_older_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ModuleProcess, "log_max_bytes", 2000)
+    script = "for n in range(200):\n    print(f'line {n:03d} ' + 'x' * 30, flush=True)"
+
+    async def scenario() -> int:
+        launch = make_launcher(tmp_path)
+        process = await launch("chatty", module(script))
+        return await asyncio.wait_for(process.wait(), 30)
+
+    assert asyncio.run(scenario()) == 0
+    current = (tmp_path / "logs" / "chatty.log").read_text().splitlines()
+    older = (tmp_path / "logs" / "chatty.log.1").read_text().splitlines()
+    assert len("\n".join(older)) <= 2000 + 50  # rotated at the first line past the limit
+    assert len("\n".join(current)) < 2000
+    numbers = [int(line.split()[1]) for line in older + current]
+    assert numbers[0] > 0  # the oldest lines were rotated away
+    assert numbers == list(range(numbers[0], 200))  # the newest lines, in order, none lost between the files

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,26 @@ def test_up_refuses_a_bind_address_that_is_not_loopback(tmp_path: Path, capsys: 
         capsys.readouterr().err.strip()
         == "central up: --bind '192.0.2.1' is not a loopback address; use 127.0.0.1 or another 127.x.y.z"
     )
+
+
+@pytest.mark.slow
+def test_logs_follow_carries_on_across_a_rotation(tmp_path: Path) -> None:
+    """`central logs -f` is a real process; the log is rotated under it the way the agent rotates it."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "camera.log"
+    log.write_text("before\n")
+    argv = [sys.executable, "-m", "central", "logs", "camera", "-f", "--state-dir", str(tmp_path)]
+    follower = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "before\n"
+        with log.open("a") as f:
+            f.write("last line of the old file\n")
+        log.replace(logs / "camera.log.1")
+        log.write_text("first line of the new file\n")
+        assert follower.stdout.readline() == "last line of the old file\n"
+        assert follower.stdout.readline() == "first line of the new file\n"
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)

@@ -3,7 +3,9 @@
 The child runs in its own session (process group), so a stop or a crash takes
 its own children with it and Ctrl-C in the terminal reaches only `central up`,
 which then stops modules in order. Output lines go to the console prefixed with
-the module name and, unprefixed, to `<state>/logs/<module>.log`.
+the module name and, unprefixed, to `<state>/logs/<module>.log`, rotated like
+Docker's json-file driver (max size, one older file kept as `<module>.log.1`) so a
+chatty module cannot fill the disk over days of running.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_S = 10.0
 STREAM_LIMIT = 2**16  # the longest output line kept (asyncio's default)
+LOG_MAX_BYTES = 10 * 2**20  # per file; with the one older file at most about 20 MB per module
 
 
 def docker_exit_code(returncode: int) -> int:
@@ -31,6 +34,8 @@ def docker_exit_code(returncode: int) -> int:
 
 class ModuleProcess:
     """A started module process. Create with `await ModuleProcess.spawn(...)`."""
+
+    log_max_bytes = LOG_MAX_BYTES
 
     def __init__(self, name: str, proc: asyncio.subprocess.Process, log_file: TextIO, console: TextIO | None):
         self.name = name
@@ -86,9 +91,17 @@ class ModuleProcess:
             text = line.decode("utf-8", errors="replace").rstrip("\n")
             self._log_file.write(text + "\n")
             self._log_file.flush()
+            if self._log_file.tell() >= self.log_max_bytes:
+                self._rotate_log()
             if self._console is not None:
                 self._console.write(f"{self.name} | {text}\n")
                 self._console.flush()
+
+    def _rotate_log(self) -> None:
+        path = Path(self._log_file.name)
+        self._log_file.close()
+        path.replace(path.with_name(path.name + ".1"))
+        self._log_file = path.open("a", encoding="utf-8", errors="replace")
 
     @property
     def running(self) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import deque
+from pathlib import Path
 from typing import TextIO
 
 from central.commands._service import USAGE, CommandError, runs
@@ -32,16 +34,29 @@ def logs(args: argparse.Namespace) -> int:
         sys.stdout.writelines(deque(f, maxlen=max(args.lines, 0)))
         sys.stdout.flush()
         if args.follow:
-            follow(f)
+            follow(f, path)
     return 0
 
 
-def follow(f: TextIO) -> None:
-    """Print lines as they are appended, until Ctrl-C (KeyboardInterrupt ends the command with 130)."""
+def follow(f: TextIO, path: Path) -> None:
+    """Print lines as they are appended, until Ctrl-C (KeyboardInterrupt ends the command with 130).
+
+    When the agent rotates the log (the path now names a new file), carry on in the new file, as `tail -F` does.
+    """
     while True:
         line = f.readline()
         if line:
             sys.stdout.write(line)
             sys.stdout.flush()
+        elif _replaced(f, path):
+            f.close()
+            f = path.open(encoding="utf-8", errors="replace")
         else:
             time.sleep(POLL_S)
+
+
+def _replaced(f: TextIO, path: Path) -> bool:
+    try:
+        return os.fstat(f.fileno()).st_ino != path.stat().st_ino
+    except FileNotFoundError:  # between the rename and the new file's creation
+        return False
