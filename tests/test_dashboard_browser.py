@@ -116,6 +116,7 @@ def test_bad_twin_value_is_shown_inline_and_not_applied(solution_edge: LocalEdge
     page.get_by_role("button", name="Save desired properties").click()
     expect(page.locator("#twin-error")).to_contain_text("the hub refused the patch")
     assert requests.get(f"{solution_edge.dashboard}/twins/nosuchmodule", timeout=30).status_code == 404
+    assert requests.get(f"{solution_edge.dashboard}/photos/edge-local/no-such.jpg", timeout=30).status_code == 404
 
     page.locator("#desired").fill(json.dumps({"telemetry_interval_s": 1}))
     page.get_by_role("button", name="Save desired properties").click()

@@ -114,6 +114,9 @@ class LocalEdgeView:
         except ResourceNotFoundError as e:
             raise KeyError(blob) from e
 
+    def photo_exists(self, blob: str) -> bool:
+        return bool(self._blobs.get_blob_client(PHOTOS_CONTAINER, blob).exists())
+
     def close(self) -> None:
         self._blobs.close()
 

@@ -84,7 +84,10 @@ def _photo_routes(app: Flask, edge: EdgeView, feed: UpstreamFeed, camera: str) -
 
     @app.get("/photos/<path:blob>")
     def photo(blob: str) -> str:
-        return render_template("photo.html", photo={"name": blob, "analysis": feed.analyses.get(blob)})
+        analysis = feed.analyses.get(blob)
+        if analysis is None and not edge.photo_exists(blob):
+            abort(404)  # otherwise the page would refresh forever, waiting for an analysis that cannot come
+        return render_template("photo.html", photo={"name": blob, "analysis": analysis})
 
     @app.get("/photo-bytes/<path:blob>")
     def photo_bytes(blob: str) -> Response:
