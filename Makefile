@@ -52,7 +52,8 @@ $(SYSTEM_STAMP): $(STAMP)
 	       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(foreach p,$(APT_PACKAGES),$(firstword $(subst =, ,$(p)))); }; }; fi
 	@touch $@
 
-run: setup
+# The local edge needs only the Python environment and Azurite; the test tools are for `make test`.
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/central up --template deployment.template.json --platform amd64
 
 lint: setup
