@@ -51,7 +51,7 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 
 # What `python -m camera` with the synthetic backend imports from other projects, and nothing else.
-FLOOR_IMPORTS = "azure.iot.device, azure.storage.blob, jsonschema, PIL.Image, PIL.ImageDraw, PIL.JpegImagePlugin"
+FLOOR_IMPORTS = "azure.iot.device, azure.storage.blob, fastjsonschema, PIL.Image, PIL.ImageDraw, PIL.JpegImagePlugin"
 
 
 def import_floor_mb() -> float:

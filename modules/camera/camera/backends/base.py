@@ -24,6 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from camera.encoder import H264Writer
+from camera.memory import give_back_free_memory
 
 # Pillow turns counter-clockwise; `rotation` is clockwise, as on the Pi camera.
 _ROTATIONS = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
@@ -85,10 +86,22 @@ def orient(frame: Image.Image, settings: StillSettings) -> Image.Image:
     return frame
 
 
+class _JpegBuffer(io.BytesIO):
+    """An in-memory file named like a JPEG, so Pillow picks the format from the name.
+
+    Saving with format="JPEG" runs `PIL.Image.preinit()`, which imports the BMP, GIF, PPM and PNG
+    plugins as well (about 2 MB resident the camera never uses); saving to a file whose name ends in
+    .jpg makes Pillow (pinned 13.0.0) import only its JPEG plugin. The bytes are the same.
+    tests/test_camera_jpeg_plugins.py fails if a Pillow upgrade changes that.
+    """
+
+    name = "still.jpg"
+
+
 def encode_jpeg(frame: Image.Image, quality: int) -> bytes:
-    buffer = io.BytesIO()
+    buffer = _JpegBuffer()
     try:
-        frame.save(buffer, "JPEG", quality=quality)
+        frame.save(buffer, quality=quality)
     except (OSError, ValueError) as e:
         raise CameraError(f"JPEG encoding failed: {e}") from e
     return buffer.getvalue()
@@ -132,7 +145,10 @@ class Camera(ABC):
 
     def capture_still(self, settings: StillSettings) -> Still:
         frame = orient(self.frame(*settings.sensor_size), settings)
-        return Still(encode_jpeg(frame, settings.quality), frame.width, frame.height)
+        still = Still(encode_jpeg(frame, settings.quality), frame.width, frame.height)
+        del frame
+        give_back_free_memory()
+        return still
 
     def record(self, path: Path, clip: ClipSettings) -> Path:
         """Record `clip` as H.264 in MP4 at `path`, pacing frames in real time; returns `path`."""
