@@ -108,6 +108,7 @@ def test_accepted_messages_reach_an_attached_module_in_order(tmp_path: Path) -> 
         await settled(router, {})
         text = router.metrics_text()
         assert 'edgehub_messages_in_total{route="photos"} 50' in text
+        assert router.accepted_by_route() == {"photos": 50}
         assert 'edgehub_messages_out_total{route="photos",endpoint="/modules/vision/inputs/photos"} 50' in text
         assert "# TYPE edgehub_queue_length gauge" in text
 

@@ -81,8 +81,8 @@ class LocalEdgeView:
 
         def rows() -> list[dict[str, Any]]:
             desired = self._runtime.manifest["modulesContent"]["$edgeHub"]["properties.desired"]
-            accepted = self._runtime.hub.router.metrics.families["edgehub_messages_in_total"].values
-            return [route_row(name, value, accepted.get((name,), 0)) for name, value in desired["routes"].items()]
+            accepted = self._runtime.hub.router.accepted_by_route()
+            return [route_row(name, value, accepted.get(name, 0)) for name, value in desired["routes"].items()]
 
         return self._on_loop(rows)
 

@@ -304,6 +304,10 @@ class Router:
     def _queue_lengths(self) -> dict[tuple[str, ...], float]:
         return {(endpoint,): float(n) for endpoint, n in self._depth.items()}
 
+    def accepted_by_route(self) -> dict[str, int]:
+        """Messages each route has accepted since the hub started (the dashboard's routes view)."""
+        return {route: int(n) for (route,), n in self._in.values.items()}
+
     def metrics_text(self) -> str:
         """Prometheus text: messages in/out/dropped/expired per route, queue length per endpoint."""
         return self.metrics.render()
